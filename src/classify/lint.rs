@@ -1,0 +1,156 @@
+//! The mistakes people make with token values, found before any other reading of the text.
+//!
+//! Each is a proof that the value cannot work as it stands, so each ends the run offline with
+//! reason `malformed` and an explanation of its own.
+
+/// A value that cannot be a token as it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mistake {
+    /// White space or a line break inside the value; `wrapped_jwt` when it looks like a JWT job
+    /// token broken over lines (`base64` without `-w0`).
+    InnerWhitespace {
+        /// The value looks like a JWT split over several lines.
+        wrapped_jwt: bool,
+        /// How many lines the value spans.
+        lines: usize,
+    },
+    /// The value is wrapped in quotes, which GitLab would take literally.
+    Quoted,
+    /// The literal text of a variable reference that was never expanded.
+    UnexpandedVariable {
+        /// The variable's name (not a secret: it is the whole value).
+        name: String,
+    },
+    /// GitLab's log mask, copied from a job log instead of the real value.
+    MaskedPlaceholder,
+    /// A control character (other than white space) inside the value.
+    ControlCharacter,
+    /// A character outside ASCII; `invisible` for zero-width and non-breaking spaces.
+    NonAscii {
+        /// The character is invisible when printed (U+200B, U+00A0, U+FEFF, …).
+        invisible: bool,
+    },
+}
+
+/// Finds the first mistake in a trimmed, non-empty value.
+pub fn check(text: &str) -> Option<Mistake> {
+    if text.contains("[MASKED]") {
+        return Some(Mistake::MaskedPlaceholder);
+    }
+    if let Some(name) = unexpanded_variable(text) {
+        return Some(Mistake::UnexpandedVariable { name });
+    }
+    if text.chars().any(char::is_whitespace) {
+        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        let compact: String = text.split_whitespace().collect();
+        let wrapped_jwt = lines > 1
+            && (compact.contains("eyJ") || compact.contains("glcbt-"))
+            && compact.matches('.').count() >= 2;
+        return Some(Mistake::InnerWhitespace { wrapped_jwt, lines });
+    }
+    if text.chars().any(char::is_control) {
+        return Some(Mistake::ControlCharacter);
+    }
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        let invisible = matches!(
+            c,
+            '\u{00A0}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        );
+        return Some(Mistake::NonAscii { invisible });
+    }
+    let quoted = |q: char| text.starts_with(q) || text.ends_with(q);
+    if quoted('"') || quoted('\'') || quoted('`') {
+        return Some(Mistake::Quoted);
+    }
+    None
+}
+
+/// `$NAME`, `${NAME}` or `$$NAME` making up the whole value.
+fn unexpanded_variable(text: &str) -> Option<String> {
+    let rest = text.trim_start_matches('$');
+    if rest.len() == text.len() {
+        return None;
+    }
+    let name = match rest.strip_prefix('{') {
+        Some(inner) => inner.strip_suffix('}')?,
+        None => rest,
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then(|| name.to_owned())
+}
+
+/// The value without surrounding quotes, when [`Mistake::Quoted`] applies.
+pub fn unquoted(text: &str) -> &str {
+    text.trim_matches(|c| c == '"' || c == '\'' || c == '`')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_of_mistakes() {
+        use Mistake::*;
+        let cases: &[(&str, Option<Mistake>)] = &[
+            ("glpat-abcdefghijkmnpqrstu", None),
+            ("[MASKED]", Some(MaskedPlaceholder)),
+            (
+                "$CI_JOB_TOKEN",
+                Some(UnexpandedVariable {
+                    name: "CI_JOB_TOKEN".into(),
+                }),
+            ),
+            (
+                "${DEPLOY_TOKEN}",
+                Some(UnexpandedVariable {
+                    name: "DEPLOY_TOKEN".into(),
+                }),
+            ),
+            (
+                "$$MY_TOKEN",
+                Some(UnexpandedVariable {
+                    name: "MY_TOKEN".into(),
+                }),
+            ),
+            (
+                "glpat-abc def",
+                Some(InnerWhitespace {
+                    wrapped_jwt: false,
+                    lines: 1,
+                }),
+            ),
+            (
+                "glcbt-eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJnaWQ6\nLy9naXRsYWIvQ2k6OkJ1aWxkLzEifQ.c2ln",
+                Some(InnerWhitespace {
+                    wrapped_jwt: true,
+                    lines: 2,
+                }),
+            ),
+            ("\"glpat-abcdefghijkmnpqrstu\"", Some(Quoted)),
+            ("'gldt-abcdefghijkmnpqrstu'", Some(Quoted)),
+            ("glpat-abc\u{7}def", Some(ControlCharacter)),
+            ("glpat-abc\u{200B}def", Some(NonAscii { invisible: true })),
+            ("glpat-abcé", Some(NonAscii { invisible: false })),
+            (
+                "$(cat token)",
+                Some(InnerWhitespace {
+                    wrapped_jwt: false,
+                    lines: 1,
+                }),
+            ),
+            ("$1abc", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(&check(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn unquoting() {
+        assert_eq!(unquoted("\"abc\""), "abc");
+        assert_eq!(unquoted("'abc"), "abc");
+    }
+}
