@@ -157,13 +157,14 @@ pub mod exit {
 }
 
 /// `TOKEN_VALID`: whether GitLab accepts the token itself, whatever the requirements say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Validity {
     /// GitLab accepts it.
     Valid,
     /// GitLab rejects it, or an offline fact proves it unusable.
     Invalid,
     /// Nothing decided it.
+    #[default]
     Unknown,
 }
 

@@ -1,0 +1,176 @@
+//! The JSON report: a versioned document for programs (`schema_version`, documented in README).
+//!
+//! The wire structs below are the schema; they are built from the report and serialized, never
+//! parsed. A change that removes or renames a field bumps [`SCHEMA_VERSION`]; adding one does
+//! not.
+
+use serde::Serialize;
+
+use super::Report;
+use crate::token::Source;
+
+/// The version of the JSON document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    glprobe_version: &'static str,
+    token: TokenInfo<'a>,
+    valid: Option<bool>,
+    reason: &'static str,
+    exit_code: u8,
+    findings: Vec<FindingInfo<'a>>,
+    details: Details<'a>,
+    notes: &'a [String],
+    docs: &'static str,
+    server: Option<&'a str>,
+    offline: bool,
+    requests: Vec<RequestInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct TokenInfo<'a> {
+    source: String,
+    kind: &'static str,
+    candidates: Vec<&'static str>,
+    claimed_kind: Option<&'static str>,
+    claimed_by: Option<String>,
+    masked: &'a str,
+    fingerprint: Option<&'a str>,
+    prefix: &'a str,
+    instance_prefix: Option<&'a str>,
+    format: &'static str,
+}
+
+#[derive(Serialize)]
+struct FindingInfo<'a> {
+    reason: &'static str,
+    summary: &'a str,
+    next: &'a str,
+    docs: &'static str,
+}
+
+#[derive(Serialize)]
+struct Details<'a> {
+    name: Option<&'a str>,
+    scopes: Option<&'a [String]>,
+    expires_at: Option<String>,
+    expires_at_unix: Option<i64>,
+    never_expires: bool,
+    days_left: Option<i64>,
+    user: Option<&'a str>,
+    user_id: Option<u64>,
+    bot: Option<bool>,
+    admin: Option<bool>,
+    job_id: Option<u64>,
+    job_status: Option<&'a str>,
+    job_url: Option<&'a str>,
+    pipeline_id: Option<u64>,
+    project_id: Option<u64>,
+    group_id: Option<u64>,
+    organization_id: Option<u64>,
+    issuer: Option<&'a str>,
+    application_id: Option<&'a str>,
+    last_used_at: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RequestInfo<'a> {
+    method: &'static str,
+    path: &'a str,
+    carrier: &'a str,
+    status: Option<u16>,
+    error: Option<&'a str>,
+    attempts: u32,
+    elapsed_ms: u64,
+}
+
+/// Renders the report as one JSON document and a newline.
+pub fn render(report: &Report) -> String {
+    let d = &report.diagnosis;
+    let f = &d.facts;
+    let source = match &report.source {
+        Source::Env(name) => format!("env:{name}"),
+        Source::File(path) => format!("file:{path}"),
+        Source::Stdin => "stdin".to_owned(),
+    };
+    let document = Document {
+        schema_version: SCHEMA_VERSION,
+        glprobe_version: env!("CARGO_PKG_VERSION"),
+        token: TokenInfo {
+            source,
+            kind: d.kind.name(),
+            candidates: d.candidates.iter().map(|k| k.name()).collect(),
+            claimed_kind: report.claim.as_ref().map(|c| c.kind.name()),
+            claimed_by: report.claim.as_ref().map(|c| match &c.variable {
+                Some(name) => format!("variable:{name}"),
+                None => "--expect".to_owned(),
+            }),
+            masked: &report.masked,
+            fingerprint: report.fingerprint.as_deref(),
+            prefix: &report.prefix,
+            instance_prefix: report.instance_prefix.as_deref(),
+            format: report.shape,
+        },
+        valid: match d.validity {
+            crate::reason::Validity::Valid => Some(true),
+            crate::reason::Validity::Invalid => Some(false),
+            crate::reason::Validity::Unknown => None,
+        },
+        reason: d.reason.code(),
+        exit_code: d.exit_code(),
+        findings: d
+            .findings
+            .iter()
+            .map(|x| FindingInfo {
+                reason: x.reason.code(),
+                summary: &x.summary,
+                next: &x.next,
+                docs: x.docs,
+            })
+            .collect(),
+        details: Details {
+            name: f.name.as_deref(),
+            scopes: f.scopes.as_deref(),
+            expires_at: f.expires_at.map(|day| day.to_string()),
+            expires_at_unix: f.expires_at_unix,
+            never_expires: f.never_expires,
+            days_left: f.days_left,
+            user: f.user.as_deref(),
+            user_id: f.user_id,
+            bot: f.bot,
+            admin: f.admin,
+            job_id: f.job_id,
+            job_status: f.job_status.as_deref(),
+            job_url: f.job_url.as_deref(),
+            pipeline_id: f.pipeline_id,
+            project_id: f.project_id,
+            group_id: f.group_id,
+            organization_id: f.organization_id,
+            issuer: f.issuer.as_deref(),
+            application_id: f.application_id.as_deref(),
+            last_used_at: f.last_used_at.as_deref(),
+        },
+        notes: &d.notes,
+        docs: d.docs,
+        server: report.server.as_deref(),
+        offline: report.server.is_none(),
+        requests: report
+            .requests
+            .iter()
+            .map(|r| RequestInfo {
+                method: r.method,
+                path: &r.path,
+                carrier: &r.carrier,
+                status: r.status,
+                error: r.error.as_deref(),
+                attempts: r.attempts,
+                elapsed_ms: r.elapsed_ms,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document).expect("the report serializes");
+    text.push('\n');
+    text
+}
