@@ -120,9 +120,9 @@ fn routing_id(value: &Value) -> Option<u64> {
     }
 }
 
-/// Builds an unsigned JWT for tests.
-#[cfg(test)]
-pub fn encode_for_test(claims: &Value) -> String {
+/// Builds a JWT with these claims and a dummy signature, for the tests and the benchmark
+/// (glprobe never verifies signatures, GitLab does).
+pub fn encode_unsigned(claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"test","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{payload}.c2lnbmF0dXJlLW5vdC1jaGVja2Vk")
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn decodes_a_gitlab_job_token() {
-        let jwt = encode_for_test(&json!({
+        let jwt = encode_unsigned(&json!({
             "sub": "gid://gitlab/Ci::Build/4242", "iss": "gitlab.example.com",
             "aud": "gitlab-authz-token", "exp": 1_900_000_000, "iat": 1_899_990_000,
             "version": "0.1.0", "o": "1", "u": "9ix", "p": "2s", "g": "a"
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn other_jwts_are_not_job_tokens() {
-        let id_token = encode_for_test(&json!({
+        let id_token = encode_unsigned(&json!({
             "sub": "project_path:group/app:ref_type:branch:ref:main",
             "aud": "https://vault.example.com", "iss": "https://gitlab.example.com"
         }));

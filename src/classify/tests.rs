@@ -52,7 +52,7 @@ impl Rng {
 }
 
 fn job_jwt(exp: i64) -> String {
-    let jwt = super::jwt::encode_for_test(&json!({
+    let jwt = super::jwt::encode_unsigned(&json!({
         "sub": "gid://gitlab/Ci::Build/777", "iss": "gitlab.example.com",
         "aud": "gitlab-authz-token", "exp": exp, "iat": exp - 3600,
         "o": "1", "u": "2n9c", "p": "zk"
@@ -316,7 +316,7 @@ fn legacy_shapes_list_candidates() {
 #[test]
 fn unrecognised_texts() {
     assert_eq!(classify_str("hello").kind, Kind::Unknown);
-    let id_token = super::jwt::encode_for_test(&json!({"sub": "project_path:a/b", "aud": "vault"}));
+    let id_token = super::jwt::encode_unsigned(&json!({"sub": "project_path:a/b", "aud": "vault"}));
     let c = classify_str(&id_token);
     assert_eq!(c.kind, Kind::Unknown);
     assert!(c.notes[0].contains("ID token"));
