@@ -102,11 +102,11 @@ pub fn verdict(class: &Classification, answers: &[Answer], sit: &Situation<'_>) 
         let (kind, said) = results.into_iter().nth(i).expect("index in range");
         return into_verdict(said, Some(kind));
     }
-    let names = |pick: fn(&Said) -> bool| -> Vec<&str> {
+    let names = |pick: fn(&Said) -> bool| -> Vec<String> {
         results
             .iter()
             .filter(|(_, s)| pick(s))
-            .map(|(k, _)| k.label())
+            .map(|(k, _)| a_label(*k))
             .collect()
     };
     let refused = names(|s| matches!(s, Said::Rejected(_)));
@@ -154,14 +154,16 @@ fn unverified_hint(class: &Classification, results: &[(Kind, Said)]) -> String {
     let mut hints: Vec<String> = results
         .iter()
         .filter_map(|(_, s)| match s {
-            Said::Undetermined(f) => Some(f.next.clone()),
+            // The admin token API chooses by prefix: it cannot help with a legacy shape.
+            Said::Undetermined(f) if f.next != ADMIN_HINT => Some(f.next.clone()),
             _ => None,
         })
         .collect();
     hints.dedup();
     if hints.is_empty() {
         format!(
-            "Use a token with a current prefix; {} is a legacy shape.",
+            "A token of this {} shape cannot be told apart any further; replace it with a \
+             current token, whose prefix names its kind.",
             class.shape.name()
         )
     } else {

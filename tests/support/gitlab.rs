@@ -182,6 +182,11 @@ impl Reply {
         Reply::json(403, json!({"message": format!("403 Forbidden - {reason}")}))
     }
 
+    /// `403 {"message":"403 Forbidden"}`, as the runner routes answer an unknown token.
+    pub fn forbidden_bare() -> Reply {
+        Reply::json(403, json!({"message": "403 Forbidden"}))
+    }
+
     /// 403 `insufficient_scope` naming the scopes the endpoint accepts (no WWW-Authenticate).
     pub fn insufficient_scope(scope: &str) -> Reply {
         Reply::json(
