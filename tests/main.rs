@@ -9,3 +9,11 @@ mod cli;
 mod offline;
 // One scenario per kind and per failure against the fake GitLab.
 mod probe;
+// The human report, one reviewed snapshot per reason code.
+mod snapshots;
+// GitLab misbehaving: timeouts, dropped connections, 5xx, 429, pages, bad TLS.
+mod faults;
+// Secret safety: no kind, no answer, no format ever shows the token.
+mod leaks;
+// Property tests: arbitrary input never panics and never comes back out.
+mod props;

@@ -446,7 +446,7 @@ fn oauth_access_tokens() {
     )]);
     assert_eq!(p.env["TOKEN_SCOPES"], "api");
     assert_eq!(p.env["TOKEN_USER_ID"], "1");
-    assert_eq!(p.env["TOKEN_DAYS_LEFT"].parse::<i64>().unwrap() <= 1, true);
+    assert!(p.env["TOKEN_DAYS_LEFT"].parse::<i64>().unwrap() <= 1);
 
     for (reply, reason) in [(Reply::expired(), "expired"), (Reply::revoked(), "revoked")] {
         let routes = Routes::new()

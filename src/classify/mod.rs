@@ -230,11 +230,11 @@ fn instance_part(instance: Option<&str>) -> String {
 /// Splits `acme-glpat-…` into (`acme`, `glpat-…`): the instance prefix is anything before the
 /// last known type prefix that follows a hyphen (reference, section 1.2).
 fn split_instance_prefix(text: &str) -> (Option<&str>, &str) {
-    let starts = text
+    let mut starts = text
         .match_indices('-')
         .map(|(i, _)| i + 1)
         .filter(|&i| known_prefix(&text[i..]).is_some());
-    match starts.last() {
+    match starts.next_back() {
         Some(i)
             if i >= 2
                 && text[..i - 1]

@@ -89,8 +89,8 @@ pub fn decode(text: &str) -> Outcome {
         // mean anything, so make no claim.
         return match version {
             Version::V1 => Outcome::Corrupted(format!(
-                "it has the `.01.` field of a routable token, but ends with {} characters \
-                 after it instead of {}: the end of the token is missing or altered",
+                "only {} characters follow its `.01.` field instead of {}: the end of the \
+                 token is missing or altered",
                 tail.chars().count(),
                 LENGTH_LEN + CRC_LEN
             )),

@@ -47,7 +47,7 @@ pub struct Verdict {
 enum Said {
     Accepted {
         kind: Kind,
-        facts: Facts,
+        facts: Box<Facts>,
         notes: Vec<String>,
         owner_known: bool,
     },
@@ -59,7 +59,7 @@ impl Said {
     fn accepted(kind: Kind, facts: Facts) -> Said {
         Said::Accepted {
             kind,
-            facts,
+            facts: Box::new(facts),
             notes: Vec::new(),
             owner_known: !kind.is_access_token(),
         }
@@ -183,7 +183,7 @@ fn into_verdict(said: Said, kind: Option<Kind>) -> Verdict {
             kind: Some(accepted),
             owner_known,
             finding: None,
-            facts,
+            facts: *facts,
             notes,
         },
         Said::Rejected(finding) => Verdict {
@@ -752,7 +752,7 @@ fn owned(mut facts: Facts, owner: Option<&Value>, owner_hidden: Option<String>) 
         }
         return Said::Accepted {
             kind: Kind::PersonalAccessToken,
-            facts,
+            facts: Box::new(facts),
             notes,
             owner_known: false,
         };
@@ -776,7 +776,7 @@ fn owned(mut facts: Facts, owner: Option<&Value>, owner_hidden: Option<String>) 
     };
     Said::Accepted {
         kind,
-        facts,
+        facts: Box::new(facts),
         notes: Vec::new(),
         owner_known: true,
     }

@@ -155,6 +155,36 @@ pub enum Body {
     Invalid(&'static str),
 }
 
+impl Body {
+    /// Reads a response body: JSON when declared as JSON, HTML when it is a page, else an
+    /// excerpt of the text. Every text kept is scrubbed of the secrets first.
+    pub fn parse(content_type: &str, bytes: &[u8], scrubber: &Scrubber) -> Body {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Body::Empty;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Body::Invalid("the body is not valid UTF-8");
+        };
+        let text = scrubber.scrub(text);
+        let start: String = text.trim_start().chars().take(15).collect();
+        let start = start.to_ascii_lowercase();
+        if content_type.starts_with("text/html")
+            || start.starts_with("<!doctype html")
+            || start.starts_with("<html")
+        {
+            return Body::Html;
+        }
+        if content_type.contains("json") {
+            return match serde_json::from_str(&text) {
+                // Scrubbed again once decoded: `\u0067lpat-…` is the token too.
+                Ok(value) => Body::Json(scrubber.scrub_json(value)),
+                Err(_) => Body::Invalid("the body is declared as JSON but does not parse"),
+            };
+        }
+        Body::Text(text.chars().take(TEXT_EXCERPT_CHARS).collect())
+    }
+}
+
 /// A response, as far as the diagnosis needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
@@ -369,7 +399,7 @@ impl Client {
             .limit(MAX_BODY_BYTES)
             .read_to_vec()
             .map_err(|e| self.failure(e))?;
-        let body = self.parse_body(&content_type, &bytes);
+        let body = Body::parse(&content_type, &bytes, &self.scrubber);
         Ok((
             Response {
                 status,
@@ -380,34 +410,6 @@ impl Client {
             },
             retry_after,
         ))
-    }
-
-    fn parse_body(&self, content_type: &str, bytes: &[u8]) -> Body {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Body::Empty;
-        }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return Body::Invalid("the body is not valid UTF-8");
-        };
-        let text = self.scrubber.scrub(text);
-        let start = text
-            .trim_start()
-            .get(..15)
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if content_type.starts_with("text/html")
-            || start.starts_with("<!doctype html")
-            || start.starts_with("<html")
-        {
-            return Body::Html;
-        }
-        if content_type.contains("json") {
-            return match serde_json::from_str(&text) {
-                Ok(value) => Body::Json(value),
-                Err(_) => Body::Invalid("the body is declared as JSON but does not parse"),
-            };
-        }
-        Body::Text(text.chars().take(TEXT_EXCERPT_CHARS).collect())
     }
 
     fn failure(&self, error: ureq::Error) -> Failure {
@@ -429,6 +431,8 @@ impl Client {
             ureq::Error::BodyExceedsLimit(_) => {
                 format!("the body is larger than {MAX_BODY_BYTES} bytes")
             }
+            ureq::Error::Io(e) => self.scrubber.scrub(&e.to_string()),
+            ureq::Error::Timeout(_) => "timed out".to_owned(),
             other => self.scrubber.scrub(&other.to_string()),
         };
         Failure { kind, detail }
@@ -501,6 +505,22 @@ impl Scrubber {
         spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
         spellings.dedup();
         Scrubber { spellings }
+    }
+
+    /// A JSON document with every string (keys included) scrubbed.
+    pub fn scrub_json(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.scrub(&s)),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.scrub_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (self.scrub(&k), self.scrub_json(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
     }
 
     /// The text with every spelling of every secret replaced.

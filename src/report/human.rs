@@ -201,7 +201,7 @@ fn facts(out: &mut String, f: &Facts, now: i64) {
         line(out, "Expires", &expires);
     }
     if let Some(last) = &f.last_used_at {
-        line(out, "Used", &format!("last at {last}"));
+        line(out, "Last use", last);
     }
 }
 

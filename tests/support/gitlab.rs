@@ -136,14 +136,6 @@ impl Reply {
         self
     }
 
-    /// The same reply, sent after a delay.
-    pub fn delayed(mut self, by: Duration) -> Reply {
-        if let Reply::Http { delay, .. } = &mut self {
-            *delay = by;
-        }
-        self
-    }
-
     // GitLab's own answers, as in its source (reference note, section 4).
 
     /// `401 {"message":"401 Unauthorized"}`: unknown token, no WWW-Authenticate.
@@ -211,6 +203,7 @@ type Handler = Box<dyn Fn(&Recorded) -> Reply + Send + Sync>;
 #[derive(Default)]
 pub struct Routes {
     routes: Vec<(String, String, Handler)>,
+    fallback: Option<Handler>,
 }
 
 impl Routes {
@@ -235,11 +228,21 @@ impl Routes {
         self
     }
 
+    /// Answers every request no route matches.
+    pub fn otherwise(
+        mut self,
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> Routes {
+        self.fallback = Some(Box::new(handler));
+        self
+    }
+
     fn reply(&self, request: &Recorded) -> Reply {
         self.routes
             .iter()
             .find(|(m, p, _)| *m == request.method && *p == request.path)
             .map(|(_, _, h)| h(request))
+            .or_else(|| self.fallback.as_ref().map(|h| h(request)))
             .unwrap_or_else(Reply::no_route)
     }
 }
@@ -257,8 +260,6 @@ pub struct FakeGitLab {
     tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
-    /// Added to every reply (for the benchmark's simulated network).
-    pub latency: Duration,
 }
 
 impl FakeGitLab {
@@ -310,7 +311,6 @@ impl FakeGitLab {
             tls: identity.is_some(),
             requests,
             stop,
-            latency,
         }
     }
 

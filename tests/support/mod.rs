@@ -104,11 +104,6 @@ impl Run {
         self
     }
 
-    pub fn arg(mut self, arg: &str) -> Run {
-        self.args.push(arg.into());
-        self
-    }
-
     pub fn args(mut self, args: &[&str]) -> Run {
         self.args.extend(args.iter().map(|a| a.to_string()));
         self

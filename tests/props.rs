@@ -1,0 +1,276 @@
+//! Property tests: arbitrary input never panics the classifier, the JWT and routable decoders,
+//! the response readers or the diagnosis, and never comes back out in a report.
+
+use std::time::Duration;
+
+use glprobe::classify::{self, Context, jwt, routable};
+use glprobe::diagnosis::{Claim, Requirements, Situation, diagnose};
+use glprobe::probe::http::{Body, Exchange, Method, Response, Scrubber};
+use glprobe::probe::{Answer, Check};
+use glprobe::report::{Format, Report, dotenv};
+use glprobe::token::{Kind, Source, Token};
+use proptest::prelude::*;
+
+const NOW: i64 = 1_790_000_000;
+
+fn ctx() -> Context<'static> {
+    Context {
+        now: NOW,
+        pat_prefix: None,
+    }
+}
+
+fn situation(source: &Source) -> Situation<'_> {
+    Situation {
+        source,
+        variable_set: true,
+        ref_protected: None,
+        now: NOW,
+        offline: false,
+        server_host: "gitlab.example.com",
+        username: Some("deployer"),
+        project: Some("278"),
+        admin_token: false,
+    }
+}
+
+/// Every report of a token's classification and diagnosis, in every format.
+fn all_reports(token: &Token, answers: &[Answer], offline: bool) -> String {
+    let class = classify::classify(token, &ctx());
+    let source = Source::Env("TOK".into());
+    let mut sit = situation(&source);
+    sit.offline = offline;
+    let requirements = Requirements {
+        claim: Some(Claim {
+            kind: Kind::JobToken,
+            variable: Some("CI_JOB_TOKEN".into()),
+        }),
+        scopes: &["api".to_owned()],
+        min_days_left: Some(7),
+        access_project: Some("group/app"),
+    };
+    let diagnosis = diagnose(&class, answers, &requirements, &sit);
+    let report = Report::new(
+        token,
+        source.clone(),
+        &class,
+        requirements.claim.clone(),
+        (!offline).then(|| "https://gitlab.example.com".to_owned()),
+        answers,
+        diagnosis,
+        NOW,
+    );
+    [Format::Human, Format::Json, Format::Dotenv]
+        .iter()
+        .map(|f| report.render(*f, "TOKEN_"))
+        .collect()
+}
+
+/// The part of the text that is secret: everything after the public prefix it was read with.
+fn secret_part(text: &str) -> String {
+    let class = classify::classify(&Token::new(text), &ctx());
+    let trimmed = Token::new(text);
+    trimmed
+        .expose()
+        .strip_prefix(class.prefix.as_str())
+        .unwrap_or(trimmed.expose())
+        .to_owned()
+}
+
+/// `$NAME` or `${NAME}`: the only input whose text is shown (it names a variable, it is not a
+/// secret) — see classify::lint.
+fn is_variable_reference(text: &str) -> bool {
+    matches!(
+        classify::classify(&Token::new(text), &ctx()).defect,
+        Some(classify::Defect::Malformed(
+            classify::Mistake::UnexpandedVariable { .. }
+        ))
+    )
+}
+
+fn answer(check: Check, status: u16, body: Body) -> Answer {
+    Answer {
+        check,
+        exchange: Exchange {
+            method: Method::Get,
+            path: "/api/v4/x".into(),
+            carrier: "PRIVATE-TOKEN header".into(),
+            outcome: Ok(Response {
+                status,
+                content_type: "application/json".into(),
+                www_authenticate: None,
+                location: None,
+                body,
+            }),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        },
+    }
+}
+
+const CHECKS: [Check; 14] = [
+    Check::PatSelf,
+    Check::PatUser,
+    Check::OauthInfo,
+    Check::OauthUser,
+    Check::Job,
+    Check::JobTrigger,
+    Check::Deploy,
+    Check::Trigger,
+    Check::RunnerDiscovery,
+    Check::RunnerVerify,
+    Check::Unleash,
+    Check::Feed,
+    Check::ProjectAccess,
+    Check::Admin,
+];
+
+/// JSON shaped like GitLab's answers, with the given strings in every place a message goes.
+fn gitlab_json(text: String, n: i64) -> String {
+    serde_json::json!({
+        "message": text, "error": "invalid_token", "error_description": text,
+        "scope": text, "scopes": [text], "id": n, "user_id": n, "username": text,
+        "expires_at": text, "expires_in_seconds": n, "status": text, "revoked": n % 2 == 0,
+        "job": {"id": n, "status": text}, "errors": [{"code": text, "message": text}],
+        "pipeline": {"id": n, "project_id": n}, "user": {"id": n, "username": text},
+        "bot": n % 3 == 0, "name": text, "state": text
+    })
+    .to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn classifying_anything_never_panics_nor_echoes(text in "\\PC{0,120}") {
+        let token = Token::new(&text);
+        let secret = secret_part(&text);
+        let reports = all_reports(&token, &[], true);
+        if secret.chars().count() >= 8 && !is_variable_reference(&text) {
+            prop_assert!(!reports.contains(&secret), "echoed {secret:?}");
+        }
+    }
+
+    #[test]
+    fn token_shaped_inputs_never_echo(
+        prefix in "(glpat-|glcbt-|gldt-|glrt-|acme-glpat-|)",
+        body in "[A-Za-z0-9_.-]{8,80}",
+    ) {
+        let text = format!("{prefix}{body}");
+        let reports = all_reports(&Token::new(&text), &[], true);
+        let secret = secret_part(&text);
+        if secret.len() >= 8 {
+            prop_assert!(!reports.contains(&secret));
+        }
+    }
+
+    #[test]
+    fn routable_decoding_never_panics(text in "\\PC{0,200}", tail in "[0-9a-z.]{0,12}") {
+        let _ = routable::decode(&text);
+        let _ = routable::decode(&format!("glpat-{text}.01.{tail}"));
+    }
+
+    #[test]
+    fn routable_tokens_round_trip(
+        prefix in "[a-z]{1,8}-",
+        random in proptest::array::uniform16(any::<u8>()),
+        org in 1u64..1_000_000,
+        user in 0u64..u64::from(u32::MAX),
+        v1 in any::<bool>(),
+    ) {
+        let version = if v1 { routable::Version::V1 } else { routable::Version::V0 };
+        let token = routable::encode(&prefix, version, &random, &[("o", org), ("u", user)]);
+        match routable::decode(&token) {
+            routable::Outcome::Routable(r) => {
+                prop_assert_eq!(r.prefix, prefix);
+                prop_assert_eq!(r.routing.organization_id, Some(org));
+                prop_assert_eq!(r.routing.user_id, Some(user));
+            }
+            other => prop_assert!(false, "{token} did not decode: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn jwt_decoding_never_panics(a in "\\PC{0,80}", b in "[A-Za-z0-9_=-]{0,200}", c in "\\PC{0,20}") {
+        let _ = jwt::decode(&format!("{a}.{b}.{c}"));
+        let _ = jwt::decode(&format!("eyJ{b}.eyJ{b}.{c}"));
+        let _ = classify::classify(&Token::new(&format!("glcbt-eyJ{b}.eyJ{a}.{c}")), &ctx());
+    }
+
+    #[test]
+    fn jwt_claims_of_any_json_shape_never_panic(claims in "\\PC{0,200}", n in any::<i64>()) {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = serde_json::json!({"sub": claims, "exp": n, "p": claims, "aud": [n]});
+        let jwt = format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", engine.encode(payload.to_string()));
+        let _ = jwt::decode(&jwt);
+        let _ = jwt::decode(&format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", engine.encode(&claims)));
+    }
+
+    #[test]
+    fn response_bodies_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        content_type in "(application/json|text/html|text/plain|application/atom\\+xml|)",
+    ) {
+        let _ = Body::parse(&content_type, &bytes, &Scrubber::default());
+    }
+
+    #[test]
+    fn response_bodies_are_scrubbed(
+        before in "\\PC{0,40}",
+        after in "\\PC{0,40}",
+        json in any::<bool>(),
+        content_type in "(application/json|text/html|text/plain|application/atom\\+xml|)",
+    ) {
+        let token = Token::new("glpat-SecretCanaryQwerty12");
+        let scrubber = Scrubber::new(&[&token]);
+        let text = if json && content_type == "application/json" {
+            // Escape the first letter as JSON allows: it decodes to the token all the same.
+            let escaped = format!("\\u0067{}", &token.expose()[1..]);
+            let quoted = serde_json::to_string(&format!("{before}TOKEN{after}")).unwrap();
+            format!("{{\"message\":{}}}", quoted.replace("TOKEN", &escaped))
+        } else {
+            format!("{before}{}{after}", token.expose())
+        };
+        let body = Body::parse(&content_type, text.as_bytes(), &scrubber);
+        let shown = format!("{body:?}");
+        prop_assert!(!shown.contains("SecretCanaryQwerty12"), "{shown}");
+    }
+
+    #[test]
+    fn any_answer_to_any_check_never_panics_nor_echoes(
+        check in 0usize..CHECKS.len(),
+        status in 100u16..600,
+        text in "\\PC{0,60}",
+        n in any::<i64>(),
+        kind in 0usize..4,
+    ) {
+        let token = Token::new(["glpat-SecretCanaryQwerty12", "glcbt-64_SecretCanaryQwerty12",
+            "SecretCanaryQwerty12", "gldt-SecretCanaryQwerty12"][kind]);
+        let scrubber = Scrubber::new(&[&token]);
+        let hostile = gitlab_json(format!("{text} {}", token.expose()), n);
+        let body = Body::parse("application/json", hostile.as_bytes(), &scrubber);
+        let answers = vec![answer(CHECKS[check], status, body)];
+        let reports = all_reports(&token, &answers, false);
+        prop_assert!(!reports.contains("SecretCanaryQwerty12"));
+    }
+
+    #[test]
+    fn the_dotenv_writer_always_obeys_gitlabs_rules(
+        text in "\\PC{0,300}",
+        check in 0usize..CHECKS.len(),
+        status in 100u16..600,
+        n in any::<i64>(),
+        prefix in "[A-Za-z0-9_]{0,30}",
+    ) {
+        let token = Token::new("glpat-SecretCanaryQwerty12");
+        let body = Body::parse("application/json", gitlab_json(text, n).as_bytes(), &Scrubber::default());
+        let answers = vec![answer(CHECKS[check], status, body.clone()), answer(Check::PatUser, status, body)];
+        let class = classify::classify(&token, &ctx());
+        let source = Source::Env("TOK".into());
+        let d = diagnose(&class, &answers, &Requirements::default(), &situation(&source));
+        let report = Report::new(&token, source.clone(), &class, None, Some("https://x".into()), &answers, d, NOW);
+        let text = report.render(Format::Dotenv, &prefix);
+        prop_assert!(dotenv::validate(&text).is_ok(), "{:?}\n{text}", dotenv::validate(&text));
+    }
+}
