@@ -17,3 +17,7 @@ mod faults;
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.
 mod props;
+// The static binary and the scratch image, built and run with buildah and podman.
+mod image;
+// The catalog component: schema, README sync, and a real pipeline in gitlab-ci-local.
+mod component;
