@@ -19,6 +19,8 @@ use serde_json::{Value, json};
 /// A request as the fake server received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -330,6 +332,11 @@ impl FakeGitLab {
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// Forgets the requests received so far.
+    pub fn clear(&self) {
+        self.requests.lock().unwrap().clear();
+    }
 }
 
 impl Drop for FakeGitLab {
@@ -445,6 +452,7 @@ fn read_request(stream: &mut dyn Stream) -> std::io::Result<Recorded> {
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     Ok(Recorded {
+        at: std::time::Instant::now(),
         method,
         path,
         query,
