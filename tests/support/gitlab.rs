@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct Recorded {
     /// When the request arrived.
+    #[allow(dead_code)] // read by the benchmark's fake GitLab (tests/bench), not by the tests
     pub at: std::time::Instant,
     pub method: String,
     pub path: String,
@@ -334,6 +335,7 @@ impl FakeGitLab {
     }
 
     /// Forgets the requests received so far.
+    #[allow(dead_code)] // used by the benchmark's fake GitLab (tests/bench), not by the tests
     pub fn clear(&self) {
         self.requests.lock().unwrap().clear();
     }
