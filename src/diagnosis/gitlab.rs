@@ -464,6 +464,20 @@ fn usable<'a>(x: &'a Exchange, sit: &Situation<'_>, json: bool) -> Result<&'a Re
     }
 }
 
+/// Interprets an exchange whose answer is GitLab's; any other answer says nothing about the
+/// token (see [`usable`]).
+fn read(
+    x: &Exchange,
+    sit: &Situation<'_>,
+    json: bool,
+    interpret: impl FnOnce(&Response) -> Said,
+) -> Said {
+    match usable(x, sit, json) {
+        Ok(response) => interpret(response),
+        Err(said) => said,
+    }
+}
+
 fn json(response: &Response) -> &Value {
     static NULL: Value = Value::Null;
     match &response.body {
@@ -669,70 +683,68 @@ fn access_token(answers: &[Answer], sit: &Situation<'_>) -> Said {
     let Some(x) = find(answers, Check::PatSelf) else {
         return no_answer(Kind::PersonalAccessToken);
     };
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let kind = Kind::PersonalAccessToken;
-    match response.status {
-        200 => {
-            let body = json(response);
-            let mut facts = Facts {
-                name: str_field(body, "name"),
-                scopes: body.get("scopes").and_then(Value::as_array).map(|list| {
-                    list.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                }),
-                user_id: u64_field(body, "user_id"),
-                last_used_at: str_field(body, "last_used_at"),
-                ..Facts::default()
-            };
-            match body.get("expires_at") {
-                Some(Value::Null) => facts.never_expires = true,
-                Some(Value::String(d)) => facts.expires_at = Day::parse(d),
-                _ => {}
-            }
-            if body.get("revoked") == Some(&Value::Bool(true)) {
-                return Said::Rejected(Finding::new(
-                    Reason::Revoked,
-                    "GitLab reports the token as revoked.",
-                    "Create a new token and update every variable that holds it.",
-                    kind.docs(),
-                ));
-            }
-            owned(facts, owner.as_ref(), owner_hidden)
-        }
-        // Before GitLab 15.5 there is no /self: the owner lookup decides alone.
-        404 => match find(answers, Check::PatUser) {
-            Some(user) => match usable(user, sit, true) {
-                Ok(r) if r.status == 200 => {
-                    let mut said = owned(Facts::default(), owner.as_ref(), None);
-                    if let Said::Accepted { notes, .. } = &mut said {
-                        notes.push(
-                            "This GitLab has no /personal_access_tokens/self (before 15.5): \
-                             scopes and expiry are unknown."
-                                .to_owned(),
-                        );
-                    }
-                    said
+    read(x, sit, true, |response| {
+        let kind = Kind::PersonalAccessToken;
+        match response.status {
+            200 => {
+                let body = json(response);
+                let mut facts = Facts {
+                    name: str_field(body, "name"),
+                    scopes: body.get("scopes").and_then(Value::as_array).map(|list| {
+                        list.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    }),
+                    user_id: u64_field(body, "user_id"),
+                    last_used_at: str_field(body, "last_used_at"),
+                    ..Facts::default()
+                };
+                match body.get("expires_at") {
+                    Some(Value::Null) => facts.never_expires = true,
+                    Some(Value::String(d)) => facts.expires_at = Day::parse(d),
+                    _ => {}
                 }
-                Ok(r) if r.status == 401 => refused(r, kind, user, sit),
-                Ok(r) if r.status == 403 => user_state(r, "its user")
-                    .or_else(|| {
-                        insufficient_scope(r)
-                            .map(|_| owned(Facts::default(), None, insufficient_scope(r)))
-                    })
-                    .unwrap_or_else(|| unexpected(user, r)),
-                Ok(r) => unexpected(user, r),
-                Err(said) => said,
+                if body.get("revoked") == Some(&Value::Bool(true)) {
+                    return Said::Rejected(Finding::new(
+                        Reason::Revoked,
+                        "GitLab reports the token as revoked.",
+                        "Create a new token and update every variable that holds it.",
+                        kind.docs(),
+                    ));
+                }
+                owned(facts, owner.as_ref(), owner_hidden)
+            }
+            // Before GitLab 15.5 there is no /self: the owner lookup decides alone.
+            404 => match find(answers, Check::PatUser) {
+                Some(user) => match usable(user, sit, true) {
+                    Ok(r) if r.status == 200 => {
+                        let mut said = owned(Facts::default(), owner.as_ref(), None);
+                        if let Said::Accepted { notes, .. } = &mut said {
+                            notes.push(
+                                "This GitLab has no /personal_access_tokens/self (before 15.5): \
+                             scopes and expiry are unknown."
+                                    .to_owned(),
+                            );
+                        }
+                        said
+                    }
+                    Ok(r) if r.status == 401 => refused(r, kind, user, sit),
+                    Ok(r) if r.status == 403 => user_state(r, "its user")
+                        .or_else(|| {
+                            insufficient_scope(r)
+                                .map(|_| owned(Facts::default(), None, insufficient_scope(r)))
+                        })
+                        .unwrap_or_else(|| unexpected(user, r)),
+                    Ok(r) => unexpected(user, r),
+                    Err(said) => said,
+                },
+                None => unexpected(x, response),
             },
-            None => unexpected(x, response),
-        },
-        401 => refused(response, kind, x, sit),
-        403 => user_state(response, "its user").unwrap_or_else(|| unexpected(x, response)),
-        _ => unexpected(x, response),
-    }
+            401 => refused(response, kind, x, sit),
+            403 => user_state(response, "its user").unwrap_or_else(|| unexpected(x, response)),
+            _ => unexpected(x, response),
+        }
+    })
 }
 
 /// An accepted access token, told apart as personal, project or group by its owner.
@@ -798,11 +810,7 @@ fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
     let Some(x) = find(answers, Check::OauthInfo) else {
         return no_answer(kind);
     };
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    match response.status {
+    read(x, sit, true, |response| match response.status {
         200 => {
             let body = json(response);
             let scopes = body
@@ -857,7 +865,7 @@ fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
             )),
         },
         _ => unexpected(x, response),
-    }
+    })
 }
 
 /// Job tokens: `/api/v4/job`; when refused, the trigger probe or the JWT says why.
@@ -866,11 +874,7 @@ fn job(class: &Classification, answers: &[Answer], sit: &Situation<'_>) -> Said 
     let Some(x) = find(answers, Check::Job) else {
         return no_answer(kind);
     };
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    match response.status {
+    read(x, sit, true, |response| match response.status {
         200 => {
             let body = json(response);
             let pipeline = body.get("pipeline").unwrap_or(&Value::Null);
@@ -890,7 +894,7 @@ fn job(class: &Classification, answers: &[Answer], sit: &Situation<'_>) -> Said 
         401 => job_refused(class, answers, sit),
         403 => user_state(response, "the job's user").unwrap_or_else(|| unexpected(x, response)),
         _ => unexpected(x, response),
-    }
+    })
 }
 
 fn job_refused(class: &Classification, answers: &[Answer], sit: &Situation<'_>) -> Said {
@@ -988,16 +992,13 @@ fn registry_error(response: &Response) -> Option<String> {
 /// Deploy tokens: the registry's token endpoint with basic auth.
 fn deploy(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::DeployToken;
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let username = sit.username.unwrap_or_default();
-    let facts = || Facts {
-        user: Some(username.to_owned()),
-        ..Facts::default()
-    };
-    match (response.status, registry_error(response).as_deref()) {
+    read(x, sit, true, |response| {
+        let username = sit.username.unwrap_or_default();
+        let facts = || Facts {
+            user: Some(username.to_owned()),
+            ..Facts::default()
+        };
+        match (response.status, registry_error(response).as_deref()) {
         (200, _) => Said::accepted(kind, facts()),
         (403, Some("DENIED")) => Said::accepted_with_note(
             kind,
@@ -1034,49 +1035,48 @@ fn deploy(x: &Exchange, sit: &Situation<'_>) -> Said {
         )),
         _ => unexpected(x, response),
     }
+    })
 }
 
 /// Trigger tokens: a trigger request with a ref that cannot exist.
 fn trigger(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::TriggerToken;
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let project = sit.project.unwrap_or_default();
-    let facts = Facts::default;
-    match response.status {
-        400 if json(response).get("message").is_some() => {
-            let said = message(response).unwrap_or_default();
-            if said.contains("Reference not found") {
-                Said::accepted(kind, facts())
-            } else {
-                Said::accepted_with_note(
-                    kind,
-                    facts(),
-                    format!("GitLab found the trigger, then refused the pipeline: \"{said}\"."),
-                )
+    read(x, sit, true, |response| {
+        let project = sit.project.unwrap_or_default();
+        let facts = Facts::default;
+        match response.status {
+            400 if json(response).get("message").is_some() => {
+                let said = message(response).unwrap_or_default();
+                if said.contains("Reference not found") {
+                    Said::accepted(kind, facts())
+                } else {
+                    Said::accepted_with_note(
+                        kind,
+                        facts(),
+                        format!("GitLab found the trigger, then refused the pipeline: \"{said}\"."),
+                    )
+                }
             }
-        }
-        201 => Said::accepted_with_note(
-            kind,
-            facts(),
-            "GitLab created a pipeline: the ref meant not to exist does. Cancel that pipeline."
-                .to_owned(),
-        ),
-        404 => Said::Rejected(Finding::new(
-            Reason::UnknownToken,
-            format!(
-                "GitLab does not know this trigger token for project {project}: it is unknown, \
+            201 => Said::accepted_with_note(
+                kind,
+                facts(),
+                "GitLab created a pipeline: the ref meant not to exist does. Cancel that pipeline."
+                    .to_owned(),
+            ),
+            404 => Said::Rejected(Finding::new(
+                Reason::UnknownToken,
+                format!(
+                    "GitLab does not know this trigger token for project {project}: it is unknown, \
                  deleted or expired, or belongs to another project (or project {project} does \
                  not exist)."
-            ),
-            "Check --project, and the token in the project's Settings > CI/CD > Pipeline \
+                ),
+                "Check --project, and the token in the project's Settings > CI/CD > Pipeline \
              trigger tokens.",
-            kind.docs(),
-        )),
-        _ => unexpected(x, response),
-    }
+                kind.docs(),
+            )),
+            _ => unexpected(x, response),
+        }
+    })
 }
 
 /// Runner authentication tokens: the read-only discovery route; on older GitLab, the verify
@@ -1145,162 +1145,156 @@ fn runner(answers: &[Answer], sit: &Situation<'_>) -> Said {
 /// Feature flags client tokens: the Unleash client API of the project.
 fn unleash(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::FeatureFlagsClientToken;
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let project = sit.project.unwrap_or_default();
-    match response.status {
-        200 => Said::accepted(kind, Facts::default()),
-        401 => Said::Rejected(Finding::new(
-            Reason::UnknownToken,
-            format!(
-                "GitLab does not accept this feature flags client token for project {project}: \
+    read(x, sit, true, |response| {
+        let project = sit.project.unwrap_or_default();
+        match response.status {
+            200 => Said::accepted(kind, Facts::default()),
+            401 => Said::Rejected(Finding::new(
+                Reason::UnknownToken,
+                format!(
+                    "GitLab does not accept this feature flags client token for project {project}: \
                  it is unknown or was reset, or belongs to another project (or project {project} \
                  does not exist)."
-            ),
-            "Copy the instance ID again from the project's Deploy > Feature flags > Configure, \
+                ),
+                "Copy the instance ID again from the project's Deploy > Feature flags > Configure, \
              and check --project.",
-            kind.docs(),
-        )),
-        _ => unexpected(x, response),
-    }
+                kind.docs(),
+            )),
+            _ => unexpected(x, response),
+        }
+    })
 }
 
 /// Feed tokens: a feed that needs a signed-in user.
 fn feed(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::FeedToken;
-    let response = match usable(x, sit, false) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let is_feed = matches!(&response.body, Body::Text(t) if t.trim_start().starts_with("<?xml") || t.contains("<feed"));
-    match response.status {
-        200 if is_feed => Said::accepted(kind, Facts::default()),
-        401 => Said::Rejected(Finding::new(
-            Reason::UnknownToken,
-            "GitLab does not accept this feed token: it is unknown or was reset, its user is \
+    read(x, sit, false, |response| {
+        let is_feed = matches!(&response.body, Body::Text(t) if t.trim_start().starts_with("<?xml") || t.contains("<feed"));
+        match response.status {
+            200 if is_feed => Said::accepted(kind, Facts::default()),
+            401 => Said::Rejected(Finding::new(
+                Reason::UnknownToken,
+                "GitLab does not accept this feed token: it is unknown or was reset, its user is \
              blocked, or feed tokens are disabled on this instance."
-                .to_owned(),
-            "Copy the current feed token from User settings > Access tokens (Feed token), or \
+                    .to_owned(),
+                "Copy the current feed token from User settings > Access tokens (Feed token), or \
              reset it there.",
-            kind.docs(),
-        )),
-        _ => unexpected(x, response),
-    }
+                kind.docs(),
+            )),
+            _ => unexpected(x, response),
+        }
+    })
 }
 
 /// The admin token API: it identifies any prefixed token, expired and revoked ones included.
 fn admin(x: &Exchange, kind: Kind, sit: &Situation<'_>) -> Said {
-    let response = match usable(x, sit, true) {
-        Ok(r) => r,
-        Err(said) => return said,
-    };
-    let body = json(response);
-    match response.status {
-        200 => {
-            if let Some(job) = body.get("job") {
-                let facts = Facts {
-                    job_id: u64_field(job, "id"),
-                    job_status: str_field(job, "status"),
+    read(x, sit, true, |response| {
+        let body = json(response);
+        match response.status {
+            200 => {
+                if let Some(job) = body.get("job") {
+                    let facts = Facts {
+                        job_id: u64_field(job, "id"),
+                        job_status: str_field(job, "status"),
+                        ..Facts::default()
+                    };
+                    return Said::accepted(Kind::JobToken, facts);
+                }
+                let mut facts = Facts {
+                    name: str_field(body, "name"),
+                    user: str_field(body, "username"),
+                    user_id: u64_field(body, "user_id"),
+                    scopes: body.get("scopes").and_then(Value::as_array).map(|l| {
+                        l.iter()
+                            .filter_map(|s| s.as_str().map(str::to_owned))
+                            .collect()
+                    }),
                     ..Facts::default()
                 };
-                return Said::accepted(Kind::JobToken, facts);
+                match body.get("expires_at") {
+                    Some(Value::String(d)) => facts.expires_at = Day::parse(d),
+                    Some(Value::Null) => facts.never_expires = true,
+                    _ => {}
+                }
+                let flag = |key: &str| body.get(key) == Some(&Value::Bool(true));
+                let today = Day::from_unix(sit.now);
+                if flag("revoked") {
+                    Said::Rejected(Finding::new(
+                        Reason::Revoked,
+                        format!(
+                            "GitLab's admin token API reports this {} as revoked.",
+                            kind.label()
+                        ),
+                        "A revoked token cannot be restored: create a new one.",
+                        kind.docs(),
+                    ))
+                } else if flag("expired") || facts.expires_at.is_some_and(|d| d < today) {
+                    Said::Rejected(Finding::new(
+                        Reason::Expired,
+                        format!(
+                            "GitLab's admin token API reports this {} as expired{}.",
+                            kind.label(),
+                            facts
+                                .expires_at
+                                .map(|d| format!(" (on {d})"))
+                                .unwrap_or_default()
+                        ),
+                        "Create a new token and update every variable that holds it.",
+                        kind.docs(),
+                    ))
+                } else if let Some(state) = str_field(body, "state").filter(|s| s != "active") {
+                    Said::Rejected(Finding::new(
+                        Reason::UserBlocked,
+                        format!("The token is genuine, but its user's state is {state}."),
+                        "An administrator must reactivate or unblock the account (Admin > Users).",
+                        USERS_DOCS,
+                    ))
+                } else {
+                    Said::accepted_with_note(
+                        kind,
+                        facts,
+                        "Identified with GitLab's admin token API.".to_owned(),
+                    )
+                }
             }
-            let mut facts = Facts {
-                name: str_field(body, "name"),
-                user: str_field(body, "username"),
-                user_id: u64_field(body, "user_id"),
-                scopes: body.get("scopes").and_then(Value::as_array).map(|l| {
-                    l.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                }),
-                ..Facts::default()
-            };
-            match body.get("expires_at") {
-                Some(Value::String(d)) => facts.expires_at = Day::parse(d),
-                Some(Value::Null) => facts.never_expires = true,
-                _ => {}
-            }
-            let flag = |key: &str| body.get(key) == Some(&Value::Bool(true));
-            let today = Day::from_unix(sit.now);
-            if flag("revoked") {
-                Said::Rejected(Finding::new(
-                    Reason::Revoked,
-                    format!(
-                        "GitLab's admin token API reports this {} as revoked.",
-                        kind.label()
-                    ),
-                    "A revoked token cannot be restored: create a new one.",
-                    kind.docs(),
-                ))
-            } else if flag("expired") || facts.expires_at.is_some_and(|d| d < today) {
-                Said::Rejected(Finding::new(
-                    Reason::Expired,
-                    format!(
-                        "GitLab's admin token API reports this {} as expired{}.",
-                        kind.label(),
-                        facts
-                            .expires_at
-                            .map(|d| format!(" (on {d})"))
-                            .unwrap_or_default()
-                    ),
-                    "Create a new token and update every variable that holds it.",
-                    kind.docs(),
-                ))
-            } else if let Some(state) = str_field(body, "state").filter(|s| s != "active") {
-                Said::Rejected(Finding::new(
-                    Reason::UserBlocked,
-                    format!("The token is genuine, but its user's state is {state}."),
-                    "An administrator must reactivate or unblock the account (Admin > Users).",
-                    USERS_DOCS,
-                ))
-            } else {
-                Said::accepted_with_note(
-                    kind,
-                    facts,
-                    "Identified with GitLab's admin token API.".to_owned(),
-                )
-            }
-        }
-        404 => Said::Rejected(Finding::new(
-            Reason::UnknownToken,
-            format!(
-                "GitLab's admin token API does not know this {}: it was mistyped, deleted, or \
+            404 => Said::Rejected(Finding::new(
+                Reason::UnknownToken,
+                format!(
+                    "GitLab's admin token API does not know this {}: it was mistyped, deleted, or \
                  belongs to another instance.",
-                kind.label()
-            ),
-            "Check that --url is the instance that issued it; otherwise create a new one.",
-            kind.docs(),
-        )),
-        422 => Said::Undetermined(Finding::new(
-            Reason::Unverifiable,
-            format!(
-                "GitLab's admin token API does not support this kind of token on this version \
+                    kind.label()
+                ),
+                "Check that --url is the instance that issued it; otherwise create a new one.",
+                kind.docs(),
+            )),
+            422 => Said::Undetermined(Finding::new(
+                Reason::Unverifiable,
+                format!(
+                    "GitLab's admin token API does not support this kind of token on this version \
                  (\"{}\").",
-                message(response).unwrap_or_default()
-            ),
-            "Upgrade GitLab (the API learns kinds from 17.5 to 17.9), or check the token \
+                    message(response).unwrap_or_default()
+                ),
+                "Upgrade GitLab (the API learns kinds from 17.5 to 17.9), or check the token \
              where it is used.",
-            ADMIN_DOCS,
-        )),
-        401 | 403 => Said::Undetermined(Finding::new(
-            Reason::Unverifiable,
-            format!(
-                "The administrator's token was refused ({}{}): glprobe could not ask the admin \
+                ADMIN_DOCS,
+            )),
+            401 | 403 => Said::Undetermined(Finding::new(
+                Reason::Unverifiable,
+                format!(
+                    "The administrator's token was refused ({}{}): glprobe could not ask the admin \
                  token API.",
-                response.status,
-                message(response)
-                    .map(|m| format!(", \"{m}\""))
-                    .unwrap_or_default()
-            ),
-            "Check that --admin-token-env names an administrator's personal access token with \
+                    response.status,
+                    message(response)
+                        .map(|m| format!(", \"{m}\""))
+                        .unwrap_or_default()
+                ),
+                "Check that --admin-token-env names an administrator's personal access token with \
              the api scope, and that admin mode allows it.",
-            ADMIN_DOCS,
-        )),
-        _ => unexpected(x, response),
-    }
+                ADMIN_DOCS,
+            )),
+            _ => unexpected(x, response),
+        }
+    })
 }
 
 /// The `--project` access check, for a token GitLab accepted.
