@@ -332,3 +332,35 @@ fn token_from_file_and_stdin() {
         .run();
     assert_eq!(out.dotenv()["TOKEN_KIND"], "trigger_token");
 }
+
+#[test]
+fn offline_never_opens_a_socket() {
+    // A listener nobody accepts from: any connection attempt would sit in its backlog.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    for token in [
+        pat(1),
+        format!("glcbt-64_{F20}"),
+        format!("gldt-{F20}"),
+        F20.to_owned(),
+    ] {
+        let out = glprobe(&[
+            "--offline",
+            "--url",
+            &url,
+            "--token-env",
+            "X",
+            "--username",
+            "u",
+        ])
+        .env("X", &token)
+        .env("CI_SERVER_URL", &url)
+        .run();
+        assert_code(&out, 0);
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "--offline connected to the server"
+    );
+}

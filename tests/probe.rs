@@ -304,6 +304,40 @@ fn blocked_and_deactivated_users() {
 }
 
 #[test]
+fn a_relative_url_root_is_kept() {
+    // GitLab served under /gitlab: every path starts there.
+    let routes = Routes::new()
+        .on(
+            "GET",
+            "/gitlab/api/v4/personal_access_tokens/self",
+            fixtures::pat_self(&["api"], Some(9), 2),
+        )
+        .on(
+            "GET",
+            "/gitlab/api/v4/user",
+            fixtures::user(2, "jdoe", false),
+        );
+    let server = FakeGitLab::start(routes);
+    for url in [
+        format!("{}/gitlab", server.url()),
+        format!("{}/gitlab/", server.url()),
+    ] {
+        let out = glprobe(&["--url", &url, "--format", "dotenv"])
+            .env("GITLAB_TOKEN", &pat(2))
+            .run();
+        assert_code(&out, 0);
+    }
+    // Derived from CI_API_V4_URL, as in a job.
+    let api = format!("{}/gitlab/api/v4", server.url());
+    let out = glprobe(&["--format", "dotenv"])
+        .env("GITLAB_TOKEN", &pat(2))
+        .env("CI_API_V4_URL", &api)
+        .run();
+    assert_code(&out, 0);
+    assert_eq!(server.requests().len(), 6);
+}
+
+#[test]
 fn gitlab_before_15_5_has_no_self_endpoint() {
     let routes = Routes::new().on("GET", USER, fixtures::user(3, "old", false));
     let p = check(&pat(3), routes, &[], &[]);

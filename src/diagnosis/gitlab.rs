@@ -889,7 +889,14 @@ fn job(class: &Classification, answers: &[Answer], sit: &Situation<'_>) -> Said 
                 user_id: u64_field(user, "id"),
                 ..Facts::default()
             };
-            Said::accepted(kind, facts)
+            Said::accepted_with_note(
+                kind,
+                facts,
+                "Send it as a JOB-TOKEN header (or as the password of user gitlab-ci-token): \
+                 GitLab ignores job tokens in PRIVATE-TOKEN, and only some endpoints accept them \
+                 at all, so a 401 elsewhere may say nothing about the token."
+                    .to_owned(),
+            )
         }
         401 => job_refused(class, answers, sit),
         403 => user_state(response, "the job's user").unwrap_or_else(|| unexpected(x, response)),
