@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use argh::FromArgs;
 
+use crate::classify;
 use crate::diagnosis::Claim;
 use crate::report::{Format, dotenv};
 use crate::token::{Kind, Source, Token};
@@ -171,10 +172,14 @@ pub struct Config {
     pub min_days_left: Option<i64>,
     /// The project for trigger and Unleash checks.
     pub project: Option<String>,
+    /// The project came from `CI_PROJECT_ID`, not `--project`.
+    pub project_from_ci: bool,
     /// The project to check access to (`--project` only).
     pub access_project: Option<String>,
     /// The deploy token user name.
     pub username: Option<String>,
+    /// The user name came from `CI_DEPLOY_USER`, not `--username`.
+    pub username_from_ci: bool,
     /// The run's budget.
     pub timeout: Duration,
     /// CA files: `(path, contents)`.
@@ -207,10 +212,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     let args = match Args::from_args(&[name], rest) {
         Ok(args) => args,
         Err(early) if early.status.is_ok() => return Ok(Command::Print(early.output)),
-        Err(early) => {
-            let first = early.output.lines().next().unwrap_or("invalid arguments");
-            return Err(UsageError(format!("{first} (see glprobe --help)")));
-        }
+        Err(early) => return Err(UsageError(argh_error(&early.output))),
     };
     if args.version {
         return Ok(Command::Print(format!(
@@ -221,6 +223,60 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     Config::from_args(args, env).map(|c| Command::Run(Box::new(c)))
 }
 
+/// argh's error, without the values it quotes: a value may be a token given by mistake.
+fn argh_error(output: &str) -> String {
+    let first = output.lines().next().unwrap_or_default();
+    if let Some(rest) = first.strip_prefix("Unrecognized argument: ") {
+        let arg = rest.split('"').find(|s| !s.is_empty()).unwrap_or_default();
+        let is_flag = arg.len() <= 40
+            && arg.starts_with("--")
+            && arg[2..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        return if is_flag {
+            format!("unknown flag {arg} (see glprobe --help)")
+        } else {
+            "unexpected argument: glprobe takes no positional arguments, and never the token \
+             itself (use --token-env NAME or --token-file PATH)"
+                .to_owned()
+        };
+    }
+    if let Some(rest) = first.strip_prefix("Error parsing option '") {
+        let flag = rest.split('\'').next().unwrap_or_default();
+        let why = rest.rsplit_once("': ").map_or("", |(_, why)| why);
+        return format!("invalid value for {flag}: {why}");
+    }
+    format!("{first} (see glprobe --help)")
+}
+
+/// The name given to --token-env or --admin-token-env, checked. A value that is not a name is
+/// never repeated in the error: it may well be the token itself.
+fn variable_name<'a>(
+    flag: &str,
+    name: &'a str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<&'a str, UsageError> {
+    let is_name = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !is_name {
+        return Err(UsageError(format!(
+            "{flag} takes the name of an environment variable (letters, digits and _), not a value"
+        )));
+    }
+    if env(name).is_none() {
+        let class = classify::classify(&Token::new(name), &classify::Context::default());
+        if class.kind != Kind::Unknown || !class.candidates.is_empty() {
+            return Err(UsageError(format!(
+                "{flag} takes the name of an environment variable; what was given is not set and \
+                 looks like a token itself: pass the variable's name, never the token"
+            )));
+        }
+    }
+    Ok(name)
+}
+
 impl Config {
     /// Validates the flags and reads what they point at.
     pub fn from_args(
@@ -229,10 +285,10 @@ impl Config {
     ) -> Result<Config, UsageError> {
         let usage = |m: String| Err(UsageError(m));
         if !dotenv::is_valid_prefix(&args.variable_prefix) {
-            return usage(format!(
-                "--variable-prefix {:?} must use only A-Z, a-z, 0-9 and _",
-                args.variable_prefix
-            ));
+            return usage(
+                "--variable-prefix must start with a letter or _ and use only A-Z, a-z, 0-9 and _"
+                    .into(),
+            );
         }
         if !(args.timeout > 0.0 && args.timeout <= 600.0) {
             return usage("--timeout must be more than 0 and at most 600 seconds".into());
@@ -254,10 +310,15 @@ impl Config {
         };
         let admin_token = match &args.admin_token_env {
             None => None,
-            Some(name) => match env(name).filter(|v| !v.trim().is_empty()) {
-                Some(value) => Some(Token::new(&value)),
-                None => return usage(format!("--admin-token-env: ${name} is not set or empty")),
-            },
+            Some(name) => {
+                let name = variable_name("--admin-token-env", name, env)?;
+                match env(name).filter(|v| !v.trim().is_empty()) {
+                    Some(value) => Some(Token::new(&value)),
+                    None => {
+                        return usage(format!("--admin-token-env: ${name} is not set or empty"));
+                    }
+                }
+            }
         };
         let server = if args.offline {
             None
@@ -282,9 +343,14 @@ impl Config {
             variable_prefix: args.variable_prefix,
             claim,
             scopes,
-            min_days_left: args.min_days_left.map(i64::from),
+            // At least 0 days left asks nothing of a valid token.
+            min_days_left: args.min_days_left.filter(|&n| n > 0).map(i64::from),
+            project_from_ci: nonempty(args.project.clone()).is_none()
+                && nonempty(env("CI_PROJECT_ID")).is_some(),
             project: nonempty(args.project.clone()).or_else(|| nonempty(env("CI_PROJECT_ID"))),
             access_project: nonempty(args.project),
+            username_from_ci: nonempty(args.username.clone()).is_none()
+                && nonempty(env("CI_DEPLOY_USER")).is_some(),
             username: nonempty(args.username).or_else(|| nonempty(env("CI_DEPLOY_USER"))),
             timeout: Duration::from_secs_f64(args.timeout),
             ca_files,
@@ -306,9 +372,10 @@ fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {
             .iter()
             .any(|s| !s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
     {
-        return Err(UsageError(format!(
-            "--require-scopes {list:?}: expected scope names separated by commas, like read_api,read_registry"
-        )));
+        return Err(UsageError(
+            "--require-scopes takes scope names separated by commas, like read_api,read_registry"
+                .into(),
+        ));
     }
     Ok(scopes)
 }
@@ -333,41 +400,41 @@ fn read_token(
             ))
         }
         (None, Some(path)) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| UsageError(format!("cannot read token file {path}: {e}")))?;
+            // The path is not repeated: a token passed here by mistake would be.
+            let bytes = std::fs::read(path).map_err(|e| {
+                UsageError(format!("cannot read the file given to --token-file: {e}"))
+            })?;
             Ok((
                 Token::new(&String::from_utf8_lossy(&bytes)),
                 Source::File(path.clone()),
                 true,
             ))
         }
-        (Some(name), None) => {
-            if name.is_empty() || name.contains('=') || name.contains('\0') {
-                return Err(UsageError(format!(
-                    "--token-env {name:?} is not a variable name (give the name, not the value)"
-                )));
-            }
-            let value = env(name);
-            Ok((
-                Token::new(value.as_deref().unwrap_or("")),
-                Source::Env(name.clone()),
-                value.is_some(),
-            ))
-        }
+        (Some(name), None) => Ok(from_variable(variable_name("--token-env", name, env)?, env)),
         (None, None) => {
             let name = if env("GITLAB_TOKEN").is_some() {
                 "GITLAB_TOKEN"
             } else {
                 "CI_JOB_TOKEN"
             };
-            let value = env(name);
-            Ok((
-                Token::new(value.as_deref().unwrap_or("")),
-                Source::Env(name.to_owned()),
-                value.is_some(),
-            ))
+            Ok(from_variable(name, env))
         }
     }
+}
+
+/// The token in a variable; for a File-type CI/CD variable, whose value is the path of a file
+/// holding the token, the token in that file.
+fn from_variable(name: &str, env: &dyn Fn(&str) -> Option<String>) -> (Token, Source, bool) {
+    let Some(value) = env(name) else {
+        return (Token::new(""), Source::Env(name.to_owned()), false);
+    };
+    if value.starts_with('/')
+        && let Ok(bytes) = std::fs::read(&value)
+    {
+        let token = Token::new(&String::from_utf8_lossy(&bytes));
+        return (token, Source::EnvFile(name.to_owned()), true);
+    }
+    (Token::new(&value), Source::Env(name.to_owned()), true)
 }
 
 fn server(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<Server, UsageError> {
@@ -386,7 +453,7 @@ fn server(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<Server, U
         }
         (None, None, None) => ("https://gitlab.com".to_owned(), "the default"),
     };
-    parse_server_url(url.trim()).map_err(|why| UsageError(format!("{from} {url:?}: {why}")))
+    parse_server_url(url.trim()).map_err(|why| UsageError(format!("{from}: {why}")))
 }
 
 /// Validates a GitLab base URL: `http(s)://host[:port][/relative/root]`, plain http only for

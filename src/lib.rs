@@ -42,7 +42,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cli::{Command, Config};
 use diagnosis::{Requirements, Situation};
-use probe::http::{Client, Settings};
+use probe::http::{Client, Scrubber, Settings};
 use reason::exit;
 use report::{Format, Report};
 
@@ -60,13 +60,35 @@ pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
             return exit::USAGE;
         }
     };
+    // Whatever is printed or written from here on passes through this scrubber: the reports
+    // never hold the token, and this makes sure of it (a user name or project given the
+    // token's value by mistake, say).
+    let mut secrets = secrets(&config);
+    if classify::lint::is_variable_reference(config.token.expose()) {
+        secrets.retain(|s| s != &config.token);
+    }
+    let scrubber = Scrubber::new(&secrets.iter().collect::<Vec<_>>());
     match check(&config) {
-        Ok(report) => deliver(&config, &report),
+        Ok(report) => deliver(&config, &report, &scrubber),
         Err(error) => {
-            eprintln!("glprobe: error: {error}");
+            eprintln!("glprobe: error: {}", scrubber.scrub(&error));
             exit::USAGE
         }
     }
+}
+
+/// Every secret of the run, in the form it travels: the token, the administrator's token, and
+/// the `user:token` pair of basic authentication (its base64 is what goes on the wire).
+fn secrets(config: &Config) -> Vec<token::Token> {
+    let mut secrets = vec![config.token.clone()];
+    secrets.extend(config.admin_token.clone());
+    if let Some(user) = &config.username {
+        secrets.push(token::Token::new(&format!(
+            "{user}:{}",
+            config.token.expose()
+        )));
+    }
+    secrets
 }
 
 /// Classifies, probes and diagnoses the configured token.
@@ -88,18 +110,18 @@ pub fn check(config: &Config) -> Result<Report, String> {
         allow_runner_verify: config.allow_runner_verify,
         admin: config.admin_token.as_ref(),
     };
+    let planned = probe::plan(&class, &inputs);
     let answers = match &config.server {
-        Some(server) if !probe::plan(&class, &inputs).is_empty() => {
+        Some(server) if !planned.is_empty() => {
             let settings = Settings {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
                 timeout: config.timeout,
                 ca_files: config.ca_files.clone(),
             };
-            let mut secrets = vec![&config.token];
-            secrets.extend(config.admin_token.as_ref());
-            let client = Client::new(&settings, &secrets)?;
-            probe::run(&client, &config.token, &class, &inputs)
+            let secrets = secrets(config);
+            let client = Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?;
+            probe::run(&client, &config.token, &class, &inputs, &planned)
         }
         _ => Vec::new(),
     };
@@ -117,7 +139,9 @@ pub fn check(config: &Config) -> Result<Report, String> {
         offline: config.server.is_none(),
         server_host: config.server.as_ref().map_or("", |s| s.host.as_str()),
         username: config.username.as_deref(),
+        username_from_ci: config.username_from_ci,
         project: config.project.as_deref(),
+        project_from_ci: config.project_from_ci,
         admin_token: config.admin_token.is_some(),
     };
     let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
@@ -135,17 +159,18 @@ pub fn check(config: &Config) -> Result<Report, String> {
 
 /// Prints the report and writes the report files; returns the verdict's exit code, or the
 /// usage code when a report file cannot be written.
-fn deliver(config: &Config, report: &Report) -> u8 {
-    print(&report.render(config.format, &config.variable_prefix));
+fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
+    let render = |format| scrubber.scrub(&report.render(format, &config.variable_prefix));
+    print(&render(config.format));
     let files = [
         (&config.dotenv_path, Format::Dotenv),
         (&config.json_path, Format::Json),
     ];
     for (path, format) in files {
         if let Some(path) = path
-            && let Err(e) = std::fs::write(path, report.render(format, &config.variable_prefix))
+            && let Err(e) = std::fs::write(path, render(format))
         {
-            eprintln!("glprobe: error: cannot write {path}: {e}");
+            eprintln!("glprobe: error: cannot write {}: {e}", scrubber.scrub(path));
             return exit::USAGE;
         }
     }

@@ -332,3 +332,106 @@ fn https_proxy_is_honoured_for_remote_servers() {
         );
     }
 }
+
+#[test]
+fn refusals_count_only_in_gitlabs_own_words() {
+    // A proxy, an identity-aware proxy or a WAF in front of GitLab answers 401 or 403 in its own
+    // words: that proves nothing about the token.
+    let f20 = crate::support::tokens::F20;
+    let proxy_401 = || {
+        Reply::raw(401, "text/plain", "Unauthorized")
+            .header("WWW-Authenticate", "Basic realm=\"proxy\"")
+    };
+    let proxy_json_403 = || Reply::json(403, json!({"error": "blocked by policy"}));
+    let cases: Vec<(String, &str, &str, Reply, &[&str])> = vec![
+        (
+            format!("glcbt-64_{f20}"),
+            "GET",
+            "/api/v4/job",
+            proxy_401(),
+            &[],
+        ),
+        (
+            format!("glcbt-64_{f20}"),
+            "GET",
+            "/api/v4/job",
+            Reply::json(401, json!({"detail": "x"})),
+            &[],
+        ),
+        (
+            format!("glrt-t1_{f20}"),
+            "GET",
+            "/api/v4/runners/router/discovery",
+            proxy_json_403(),
+            &[],
+        ),
+        (
+            format!("glrt-t1_{f20}"),
+            "GET",
+            "/api/v4/runners/router/discovery",
+            Reply::raw(501, "text/html", "<html>Not Implemented</html>"),
+            &[],
+        ),
+        (
+            format!("gldt-{f20}"),
+            "GET",
+            "/jwt/auth",
+            proxy_401(),
+            &["--username", "u"],
+        ),
+        (
+            format!("glptt-{}", "0a1b2c3d4e".repeat(4)),
+            "POST",
+            "/api/v4/projects/278/trigger/pipeline",
+            Reply::json(404, json!({"error": "no such thing"})),
+            &["--project", "278"],
+        ),
+        (
+            format!("glffct-{f20}"),
+            "GET",
+            "/api/v4/feature_flags/unleash/278/client/features",
+            proxy_401(),
+            &["--project", "278"],
+        ),
+        (
+            format!("glft-{f20}"),
+            "GET",
+            "/dashboard/projects.atom",
+            proxy_401(),
+            &[],
+        ),
+    ];
+    for (token, method, path, reply, args) in cases {
+        let server = FakeGitLab::start(Routes::new().on(method, path, reply));
+        let out = run_against(&server.url(), &token, args, &[]);
+        assert_undetermined_any(&out, &token);
+    }
+}
+
+#[track_caller]
+fn assert_undetermined_any(out: &Outcome, what: &str) {
+    assert_eq!(out.code, 4, "{what}:\n{}", out.stdout);
+    assert_eq!(out.dotenv()["TOKEN_VALID"], "unknown", "{what}");
+}
+
+#[test]
+fn a_failed_follow_up_does_not_decide_an_oauth_token() {
+    // /oauth/token/info refuses it in Doorkeeper's words; the follow-up that would say why
+    // (expired, revoked, unknown) fails. No cause is guessed: unknown as an OAuth token, the
+    // 64 hex characters may still be an old application secret.
+    let token = "5d1f3e2a9b8c7d6e".repeat(4);
+    let routes = Routes::new()
+        .on("GET", "/oauth/token/info", fixtures::oauth_invalid())
+        .on("GET", USER, Reply::json(503, json!({"message": "503"})));
+    let server = FakeGitLab::start(routes);
+    let out = run_against(&server.url(), &token, &["--timeout", "2"], &[]);
+    assert_undetermined(&out, "unverifiable");
+    // A 401 that is not Doorkeeper's: nothing is decided.
+    let server = FakeGitLab::start(Routes::new().on(
+        "GET",
+        "/oauth/token/info",
+        Reply::json(401, json!({"x": 1})),
+    ));
+    let out = run_against(&server.url(), &token, &[], &[]);
+    assert_undetermined_any(&out, "non-Doorkeeper 401");
+}

@@ -54,10 +54,13 @@ fn hostile(status: u16) -> impl Fn(&crate::support::gitlab::Recorded) -> Reply +
             })
             .unwrap_or_default();
         let b64 = base64::engine::general_purpose::STANDARD.encode(&token);
+        // The credential as it came: basic auth carries base64("user:token"), not the token.
+        let authorization = r.header("Authorization").unwrap_or_default().to_owned();
         Reply::json(
             status,
             json!({
-                "message": format!("{status} Forbidden - token {token} ({b64}) is not allowed"),
+                "message": format!("{status} Forbidden - token {token} ({b64}) {authorization} is not allowed"),
+                "authorization": authorization,
                 "error": "invalid_token",
                 "error_description": format!("Token {token} was revoked"),
                 "errors": [{"code": "DENIED", "message": token}],
@@ -173,6 +176,9 @@ fn run_everywhere(url: &str, token: &str, extra: &[&str], vars: &[(&str, &str)],
         );
         for secret in secrets {
             assert_no_leak(secret, &out, &[&env_file, &json_file]);
+            // Basic auth's pair, as the deploy check sends it (user from CI_DEPLOY_USER).
+            let pair = format!("gitlab+deploy-token-1:{secret}");
+            assert_no_leak(&pair, &out, &[&env_file, &json_file]);
         }
     }
 }

@@ -1025,3 +1025,88 @@ fn a_legacy_token_accepted_as_one_candidate_takes_its_kind() {
         p.text()
     );
 }
+
+// Inputs glprobe guessed from the CI environment, rather than was given.
+
+#[test]
+fn a_refusal_for_a_guessed_project_is_not_a_verdict() {
+    // In CI the project defaults to CI_PROJECT_ID, but a trigger or feature flags token may
+    // belong to another project (a pipeline that triggers a downstream project's pipeline).
+    let trigger = format!("glptt-{}", "0a1b2c3d4e".repeat(4));
+    let path = "/api/v4/projects/278/trigger/pipeline";
+    let not_found = || {
+        Routes::new().on(
+            "POST",
+            path,
+            Reply::json(404, json!({"message": "404 Not Found"})),
+        )
+    };
+    let p = check(&trigger, not_found(), &[], &[("CI_PROJECT_ID", "278")]);
+    p.verdict(4, "trigger_token", "unknown", "unverifiable");
+    assert!(
+        p.text().contains("taken from CI_PROJECT_ID"),
+        "{}",
+        p.text()
+    );
+    let p = check(
+        &trigger,
+        not_found(),
+        &["--project", "278"],
+        &[("CI_PROJECT_ID", "278")],
+    );
+    p.verdict(1, "trigger_token", "false", "unknown_token");
+
+    let unleash = "/api/v4/feature_flags/unleash/278/client/features";
+    let p = check(
+        &format!("glffct-{F20}"),
+        Routes::new().on("GET", unleash, Reply::unauthorized()),
+        &[],
+        &[("CI_PROJECT_ID", "278")],
+    );
+    p.verdict(4, "feature_flags_client_token", "unknown", "unverifiable");
+}
+
+#[test]
+fn a_refusal_with_a_guessed_deploy_user_is_not_a_verdict() {
+    let token = format!("gldt-{F20}");
+    let routes = || Routes::new().on("GET", "/jwt/auth", fixtures::registry_unauthorized());
+    let ci_user = [("CI_DEPLOY_USER", "gitlab+deploy-token-9")];
+    // CI_DEPLOY_USER belongs to the token in CI_DEPLOY_PASSWORD: a refusal there is real.
+    let p = check_in("CI_DEPLOY_PASSWORD", &token, routes(), &[], &ci_user);
+    p.verdict(1, "deploy_token", "false", "unknown_token");
+    // Any other deploy token may have another user name.
+    let p = check_in("STAGING_DEPLOY_TOKEN", &token, routes(), &[], &ci_user);
+    p.verdict(4, "deploy_token", "unknown", "unverifiable");
+    assert!(p.text().contains("Pass --username"), "{}", p.text());
+}
+
+#[test]
+fn a_file_type_variable_holds_the_path_of_the_token() {
+    let dir = TempDir::new("filevar");
+    let file = dir.path("GITLAB_TOKEN");
+    let token = pat(40);
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    let routes = Routes::new()
+        .on("GET", SELF, fixtures::pat_self(&["api"], Some(30), 40))
+        .on("GET", USER, fixtures::user(40, "jdoe", false));
+    let p = check_in("GITLAB_TOKEN", file.to_str().unwrap(), routes, &[], &[]);
+    p.verdict(0, "personal_access_token", "true", "ok");
+    assert_eq!(p.json["token"]["source"], "env-file:GITLAB_TOKEN");
+    let r = &p.requests[0];
+    assert_eq!(r.header("PRIVATE-TOKEN"), Some(token.as_str()));
+    crate::support::assert_no_leak(&token, &p.out, &[]);
+}
+
+#[test]
+fn a_gitlab_without_the_admin_token_api() {
+    let scim = format!("glsoat-{F20}");
+    // Grape's answer for a route that does not exist: the API is missing, not the token.
+    let p = check(
+        &scim,
+        Routes::new(),
+        &["--admin-token-env", "ADMIN"],
+        &[("ADMIN", "glpat-AdminAdminAdminAdmin")],
+    );
+    p.verdict(4, "scim_token", "unknown", "unverifiable");
+    assert!(p.text().contains("no admin token API"), "{}", p.text());
+}

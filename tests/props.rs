@@ -29,7 +29,9 @@ fn situation(source: &Source) -> Situation<'_> {
         offline: false,
         server_host: "gitlab.example.com",
         username: Some("deployer"),
+        username_from_ci: false,
         project: Some("278"),
+        project_from_ci: false,
         admin_token: false,
     }
 }

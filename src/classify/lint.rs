@@ -65,6 +65,12 @@ pub fn check(text: &str) -> Option<Mistake> {
     None
 }
 
+/// True when the whole value is a variable reference (`$NAME`, `${NAME}`): it names a variable,
+/// it is not a secret, and the explanation quotes it.
+pub fn is_variable_reference(text: &str) -> bool {
+    unexpanded_variable(text).is_some()
+}
+
 /// `$NAME`, `${NAME}` or `$$NAME` making up the whole value.
 fn unexpanded_variable(text: &str) -> Option<String> {
     let rest = text.trim_start_matches('$');

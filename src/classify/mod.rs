@@ -310,11 +310,28 @@ fn classify_routable(r: routable::Routable, ctx: &Context<'_>) -> Classification
     let (instance, typed) = split_instance_prefix(&r.prefix);
     let kind = match known_prefix(typed) {
         Some((p, kind)) if p.len() == typed.len() => Some(kind),
+        // Runners created in the UI since 2024 carry their type too: `glrt-t3_`.
+        Some((p, kind @ Kind::RunnerAuthenticationToken))
+            if runner_type_prefix(&typed[p.len()..]).is_some_and(|(_, rest)| rest.is_empty()) =>
+        {
+            Some(kind)
+        }
         _ => None,
     };
     let custom = ctx.pat_prefix.is_some_and(|p| p == r.prefix);
     let mut c = match kind {
         Some(kind) => prefixed(kind, typed, instance),
+        None if !custom && !is_plausible_custom_prefix(&r.prefix) => {
+            // A valid checksum behind a prefix no administrator could set: report nothing of
+            // the text, which may be all secret.
+            let mut c = Classification::new(Kind::Unknown, Shape::Routable(r.version));
+            c.notes.push(
+                "It has a routable token's structure and checksum, behind a prefix GitLab does \
+                 not use."
+                    .to_owned(),
+            );
+            return c;
+        }
         None => {
             let mut c = prefixed(Kind::PersonalAccessToken, &r.prefix, None);
             if !custom {
@@ -462,12 +479,9 @@ fn classify_unprefixed(text: &str) -> Classification {
         return c;
     }
     if let Some(split) = text.len().checked_sub(20)
-        && split > 0
         && is_friendly(&text[split..])
         && text[..split].ends_with(['-', '_'])
-        && text[..split]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && is_plausible_custom_prefix(&text[..split])
     {
         let prefix = &text[..split];
         let mut c = Classification::new(Kind::PersonalAccessToken, Shape::Prefixed);
@@ -490,6 +504,15 @@ fn classify_unprefixed(text: &str) -> Classification {
             .push("This is a GitLab session cookie, not an API token.".to_owned());
     }
     c
+}
+
+/// A custom personal access token prefix an administrator could have set: short (GitLab allows
+/// 20 characters) and of URL-safe characters. Anything longer would be secret text.
+fn is_plausible_custom_prefix(prefix: &str) -> bool {
+    (1..=20).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// `Devise.friendly_token`: 20 URL-safe base64 characters without `l`, `I`, `O` or `0`.

@@ -216,6 +216,23 @@ fn routable_tokens_with_random_payloads_and_several_prefixes() {
 }
 
 #[test]
+fn routable_runner_tokens_with_their_runner_type() {
+    // GitLab's prefix_for_new_and_legacy_runner: `glrt-` and `t<runner type>_`.
+    for prefix in ["glrt-t2_", "glrt-t3_", "acme-glrt-t3_"] {
+        let token = encode(
+            prefix,
+            Version::V1,
+            &[9; 16],
+            &[("o", 1), ("p", 42), ("u", 7)],
+        );
+        let c = classify_str(&token);
+        assert_eq!(c.kind, Kind::RunnerAuthenticationToken, "{token}");
+        assert_eq!(c.prefix, prefix);
+        assert_eq!(c.routing.unwrap().project_id, Some(42));
+    }
+}
+
+#[test]
 fn routable_runner_tokens_name_their_scope() {
     let token = encode(
         "glrt-",
@@ -247,6 +264,19 @@ fn custom_pat_prefix_routable_and_plain() {
     let c = classify_str("mycorp-abcdefghijkmnpqrstuv");
     assert_eq!(c.kind, Kind::PersonalAccessToken);
     assert_eq!(c.prefix, "mycorp-");
+}
+
+#[test]
+fn long_unknown_prefixes_are_not_shown() {
+    let long = "averylongprefixthatnoadminwouldset_";
+    let c = classify_str(&format!("{long}abcdefghijkmnpqrstuv"));
+    assert_eq!(c.kind, Kind::Unknown);
+    assert_eq!(c.prefix, "");
+    let token = encode(long, Version::V1, &[1; 16], &[("o", 1), ("u", 2)]);
+    let c = classify_str(&token);
+    assert_eq!(c.kind, Kind::Unknown);
+    assert_eq!(c.prefix, "");
+    assert!(c.notes.iter().all(|n| !n.contains(long)));
 }
 
 #[test]

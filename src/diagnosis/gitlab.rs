@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::{Facts, Finding, Requirements, Situation};
+use super::{Facts, Finding, Requirements, SCOPES_DOCS, Situation};
 use crate::classify::Classification;
 use crate::date::Day;
 use crate::probe::http::{Body, Exchange, FailureKind, Response};
@@ -23,8 +23,6 @@ const ADMIN_DOCS: &str = "https://docs.gitlab.com/api/admin/token/";
 const ALLOWLIST_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/#add-a-group-or-project-to-the-job-token-allowlist";
 const FINE_GRAINED_DOCS: &str = "https://docs.gitlab.com/ci/jobs/fine_grained_permissions/";
 const MEMBERS_DOCS: &str = "https://docs.gitlab.com/user/project/members/";
-const SCOPES_DOCS: &str =
-    "https://docs.gitlab.com/user/profile/personal_access_tokens/#personal-access-token-scopes";
 
 /// What GitLab's answers say about the token itself.
 #[derive(Debug, Default)]
@@ -66,19 +64,11 @@ impl Said {
     }
 
     fn accepted_with_note(kind: Kind, facts: Facts, note: String) -> Said {
-        match Said::accepted(kind, facts) {
-            Said::Accepted {
-                kind,
-                facts,
-                owner_known,
-                ..
-            } => Said::Accepted {
-                kind,
-                facts,
-                notes: vec![note],
-                owner_known,
-            },
-            other => other,
+        Said::Accepted {
+            kind,
+            facts: Box::new(facts),
+            notes: vec![note],
+            owner_known: !kind.is_access_token(),
         }
     }
 }
@@ -106,7 +96,7 @@ pub fn verdict(class: &Classification, answers: &[Answer], sit: &Situation<'_>) 
         results
             .iter()
             .filter(|(_, s)| pick(s))
-            .map(|(k, _)| a_label(*k))
+            .map(|(k, _)| k.with_article())
             .collect()
     };
     let refused = names(|s| matches!(s, Said::Rejected(_)));
@@ -321,7 +311,7 @@ fn unverifiable(kind: Kind, why: &str, next: &str, sit: &Situation<'_>) -> Said 
         Reason::Unverifiable,
         format!(
             "GitLab has no side-effect-free way to check {} with the token alone: {why}.",
-            a_label(kind)
+            kind.with_article()
         ),
         next,
         kind.docs(),
@@ -331,20 +321,10 @@ fn unverifiable(kind: Kind, why: &str, next: &str, sit: &Situation<'_>) -> Said 
 fn no_answer(kind: Kind) -> Said {
     Said::Undetermined(Finding::new(
         Reason::Unverifiable,
-        format!("No request could be made for {}.", a_label(kind)),
+        format!("No request could be made for {}.", kind.with_article()),
         "Run again with the inputs this kind needs (see glprobe --help).",
         kind.docs(),
     ))
-}
-
-fn a_label(kind: Kind) -> String {
-    let label = kind.label();
-    let article = if label.starts_with(['a', 'e', 'i', 'o', 'u', 'O']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {label}")
 }
 
 /// Failures that say nothing about the token: transport, TLS, 5xx, 429, redirects, pages
@@ -507,6 +487,21 @@ fn message(response: &Response) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// GitLab's own bare refusal: `{"message":"401 Unauthorized"}` and its kin. A 401 or 403 in
+/// any other shape may come from a proxy in front of GitLab and proves nothing.
+fn says(response: &Response, status_line: &str) -> bool {
+    message(response).is_some_and(|m| m.starts_with(status_line))
+}
+
+/// A list of strings, as GitLab gives scopes.
+fn strings(value: Option<&Value>) -> Option<Vec<String>> {
+    value.and_then(Value::as_array).map(|list| {
+        list.iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    })
 }
 
 fn str_field(value: &Value, key: &str) -> Option<String> {
@@ -690,11 +685,7 @@ fn access_token(answers: &[Answer], sit: &Situation<'_>) -> Said {
                 let body = json(response);
                 let mut facts = Facts {
                     name: str_field(body, "name"),
-                    scopes: body.get("scopes").and_then(Value::as_array).map(|list| {
-                        list.iter()
-                            .filter_map(|s| s.as_str().map(str::to_owned))
-                            .collect()
-                    }),
+                    scopes: strings(body.get("scopes")),
                     user_id: u64_field(body, "user_id"),
                     last_used_at: str_field(body, "last_used_at"),
                     ..Facts::default()
@@ -732,7 +723,7 @@ fn access_token(answers: &[Answer], sit: &Situation<'_>) -> Said {
                     Ok(r) if r.status == 403 => user_state(r, "its user")
                         .or_else(|| {
                             insufficient_scope(r)
-                                .map(|_| owned(Facts::default(), None, insufficient_scope(r)))
+                                .map(|needed| owned(Facts::default(), None, Some(needed)))
                         })
                         .unwrap_or_else(|| unexpected(user, r)),
                     Ok(r) => unexpected(user, r),
@@ -813,15 +804,7 @@ fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
     read(x, sit, true, |response| match response.status {
         200 => {
             let body = json(response);
-            let scopes = body
-                .get("scope")
-                .or_else(|| body.get("scopes"))
-                .and_then(Value::as_array)
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|s| s.as_str().map(str::to_owned))
-                        .collect()
-                });
+            let scopes = strings(body.get("scope").or_else(|| body.get("scopes")));
             let expires_in = body
                 .get("expires_in_seconds")
                 .or_else(|| body.get("expires_in"))
@@ -841,29 +824,35 @@ fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
             }
             Said::accepted(kind, facts)
         }
-        400 | 401 => match find(answers, Check::OauthUser).map(|u| (u, usable(u, sit, true))) {
-            Some((_, Ok(r))) if r.status == 200 => Said::accepted_with_note(
-                kind,
-                Facts::default(),
-                "/oauth/token/info refused it, but the API accepts it.".to_owned(),
-            ),
-            Some((u, Ok(r))) if r.status == 401 => refused(r, kind, u, sit),
-            Some((_, Ok(r))) if r.status == 403 => {
-                user_state(r, "its user").unwrap_or_else(|| Said::accepted(kind, Facts::default()))
-            }
-            _ => Said::Rejected(Finding::new(
-                Reason::UnknownToken,
-                format!(
-                    "GitLab does not accept this OAuth token (\"{}\"): it is unknown, expired \
-                     (they last two hours by default) or revoked.",
-                    str_field(json(response), "error_description")
-                        .unwrap_or_else(|| "invalid_token".to_owned())
+        400 | 401
+            if matches!(
+                str_field(json(response), "error").as_deref(),
+                Some("invalid_token" | "invalid_request")
+            ) =>
+        {
+            match find(answers, Check::OauthUser).map(|u| (u, usable(u, sit, true))) {
+                Some((_, Ok(r))) if r.status == 200 => Said::accepted_with_note(
+                    kind,
+                    Facts::default(),
+                    "/oauth/token/info refused it, but the API accepts it.".to_owned(),
                 ),
-                "Refresh it with the application's refresh token, or authorize the application \
+                Some((u, Ok(r))) if r.status == 401 => refused(r, kind, u, sit),
+                Some((_, Ok(r))) if r.status == 403 => user_state(r, "its user")
+                    .unwrap_or_else(|| Said::accepted(kind, Facts::default())),
+                _ => Said::Rejected(Finding::new(
+                    Reason::UnknownToken,
+                    format!(
+                        "GitLab does not accept this OAuth token (\"{}\"): it is unknown, expired \
+                     (they last two hours by default) or revoked.",
+                        str_field(json(response), "error_description")
+                            .unwrap_or_else(|| "invalid_token".to_owned())
+                    ),
+                    "Refresh it with the application's refresh token, or authorize the application \
                  again.",
-                kind.docs(),
-            )),
-        },
+                    kind.docs(),
+                )),
+            }
+        }
         _ => unexpected(x, response),
     })
 }
@@ -898,7 +887,7 @@ fn job(class: &Classification, answers: &[Answer], sit: &Situation<'_>) -> Said 
                     .to_owned(),
             )
         }
-        401 => job_refused(class, answers, sit),
+        401 if says(response, "401 Unauthorized") => job_refused(class, answers, sit),
         403 => user_state(response, "the job's user").unwrap_or_else(|| unexpected(x, response)),
         _ => unexpected(x, response),
     })
@@ -959,8 +948,12 @@ fn job_refused(class: &Classification, answers: &[Answer], sit: &Situation<'_>) 
         }
     }
     if let Some(claims) = &class.job {
-        let host = sit.server_host.split(':').next().unwrap_or_default();
-        if let Some(iss) = claims.issuer.as_deref().filter(|iss| *iss != host) {
+        let host = host_name(sit.server_host);
+        if let Some(iss) = claims
+            .issuer
+            .as_deref()
+            .filter(|iss| !iss.eq_ignore_ascii_case(host))
+        {
             return Said::Rejected(Finding::new(
                 Reason::UnknownToken,
                 format!(
@@ -988,6 +981,14 @@ fn job_refused(class: &Classification, answers: &[Answer], sit: &Situation<'_>) 
     ))
 }
 
+/// The host of `host[:port]` or `[v6]:port`, as GitLab writes it in a JWT's `iss`.
+fn host_name(authority: &str) -> &str {
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+}
+
 fn registry_error(response: &Response) -> Option<String> {
     json(response)
         .get("errors")?
@@ -1006,50 +1007,93 @@ fn deploy(x: &Exchange, sit: &Situation<'_>) -> Said {
             ..Facts::default()
         };
         match (response.status, registry_error(response).as_deref()) {
-        (200, _) => Said::accepted(kind, facts()),
-        (403, Some("DENIED")) => Said::accepted_with_note(
-            kind,
-            facts(),
-            "The registry refused it access (no read_registry or write_registry scope), after \
-             GitLab accepted the user name and token."
-                .to_owned(),
-        ),
-        (404, Some("UNAVAILABLE")) => Said::accepted_with_note(
-            kind,
-            facts(),
-            "The container registry is disabled on this instance; GitLab accepted the user name \
-             and token before saying so."
-                .to_owned(),
-        ),
-        (401, _) => Said::Rejected(Finding::new(
-            Reason::UnknownToken,
-            format!(
-                "GitLab refuses the user name {username} with this deploy token: the token is \
-                 unknown, expired or revoked, or {username} is not its user name."
+            (200, _) => Said::accepted(kind, facts()),
+            (403, Some("DENIED")) => Said::accepted_with_note(
+                kind,
+                facts(),
+                "The registry refused it access (no read_registry or write_registry scope), \
+                 after GitLab accepted the user name and token."
+                    .to_owned(),
             ),
-            "Check the user name and the token's expiry in Settings > Repository > Deploy \
-             tokens; create a new deploy token if it expired.",
-            kind.docs(),
-        )),
-        (403, _) => Said::Undetermined(Finding::new(
-            Reason::ServerError,
-            "The registry's token endpoint answered 403 without a registry error: this IP may \
-             be banned after repeated failed authentications (one hour)."
-                .to_owned(),
-            "Wait an hour or ask an administrator to lift the ban; this says nothing about the \
-             token.",
-            RATE_LIMIT_DOCS,
-        )),
-        _ => unexpected(x, response),
-    }
+            (404, Some("UNAVAILABLE")) => Said::accepted_with_note(
+                kind,
+                facts(),
+                "The container registry is disabled on this instance; GitLab accepted the user \
+                 name and token before saying so."
+                    .to_owned(),
+            ),
+            // CI_DEPLOY_USER names the project's gitlab-deploy-token: right for the token in
+            // CI_DEPLOY_PASSWORD, a guess for any other.
+            (401, Some("UNAUTHORIZED"))
+                if sit.username_from_ci && sit.source.variable() != Some("CI_DEPLOY_PASSWORD") =>
+            {
+                Said::Undetermined(Finding::new(
+                    Reason::Unverifiable,
+                    format!(
+                        "GitLab refuses this deploy token with the user name {username}, taken \
+                         from CI_DEPLOY_USER: that is the user of the project's \
+                         gitlab-deploy-token, and this token may have another."
+                    ),
+                    "Pass --username with this deploy token's own user name.",
+                    kind.docs(),
+                ))
+            }
+            (401, Some("UNAUTHORIZED")) => Said::Rejected(Finding::new(
+                Reason::UnknownToken,
+                format!(
+                    "GitLab refuses the user name {username} with this deploy token: the token \
+                     is unknown, expired or revoked, or {username} is not its user name."
+                ),
+                "Check the user name and the token's expiry in Settings > Repository > Deploy \
+                 tokens; create a new deploy token if it expired.",
+                kind.docs(),
+            )),
+            (403, None) => Said::Undetermined(Finding::new(
+                Reason::ServerError,
+                "The registry's token endpoint answered 403 without a registry error: this IP \
+                 may be banned after repeated failed authentications (one hour)."
+                    .to_owned(),
+                "Wait an hour or ask an administrator to lift the ban; this says nothing about \
+                 the token.",
+                RATE_LIMIT_DOCS,
+            )),
+            _ => unexpected(x, response),
+        }
     })
+}
+
+/// A refusal that only holds for the project given: with a project guessed from
+/// CI_PROJECT_ID, the token may simply belong to another one.
+fn refused_for_project(kind: Kind, what: &str, sit: &Situation<'_>, next: &str) -> Said {
+    let project = sit.project.unwrap_or_default();
+    if sit.project_from_ci {
+        return Said::Undetermined(Finding::new(
+            Reason::Unverifiable,
+            format!(
+                "GitLab does not accept this {} for project {project}, taken from \
+                 CI_PROJECT_ID; it may belong to another project.",
+                kind.label()
+            ),
+            "Pass --project with the token's own project.",
+            kind.docs(),
+        ));
+    }
+    Said::Rejected(Finding::new(
+        Reason::UnknownToken,
+        format!(
+            "GitLab does not accept this {} for project {project}: {what}, or belongs to \
+             another project (or project {project} does not exist).",
+            kind.label()
+        ),
+        next,
+        kind.docs(),
+    ))
 }
 
 /// Trigger tokens: a trigger request with a ref that cannot exist.
 fn trigger(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::TriggerToken;
     read(x, sit, true, |response| {
-        let project = sit.project.unwrap_or_default();
         let facts = Facts::default;
         match response.status {
             400 if json(response).get("message").is_some() => {
@@ -1070,17 +1114,13 @@ fn trigger(x: &Exchange, sit: &Situation<'_>) -> Said {
                 "GitLab created a pipeline: the ref meant not to exist does. Cancel that pipeline."
                     .to_owned(),
             ),
-            404 => Said::Rejected(Finding::new(
-                Reason::UnknownToken,
-                format!(
-                    "GitLab does not know this trigger token for project {project}: it is unknown, \
-                 deleted or expired, or belongs to another project (or project {project} does \
-                 not exist)."
-                ),
+            404 if says(response, "404") => refused_for_project(
+                kind,
+                "it is unknown, deleted or expired",
+                sit,
                 "Check --project, and the token in the project's Settings > CI/CD > Pipeline \
-             trigger tokens.",
-                kind.docs(),
-            )),
+                 trigger tokens.",
+            ),
             _ => unexpected(x, response),
         }
     })
@@ -1105,8 +1145,11 @@ fn runner(answers: &[Answer], sit: &Situation<'_>) -> Said {
         return no_answer(kind);
     };
     let response = match x.outcome.as_ref() {
-        // The discovery route answers 501 when the job router is off: the token was accepted.
-        Ok(r) if r.status == 501 => return Said::accepted(kind, Facts::default()),
+        // The discovery route answers 501 when the job router is off, after accepting the
+        // token: GitLab's JSON, not a proxy's page.
+        Ok(r) if r.status == 501 && says(r, "Job Router") => {
+            return Said::accepted(kind, Facts::default());
+        }
         _ => match usable(x, sit, true) {
             Ok(r) => r,
             Err(said) => return said,
@@ -1114,7 +1157,7 @@ fn runner(answers: &[Answer], sit: &Situation<'_>) -> Said {
     };
     match response.status {
         200 => Said::accepted(kind, Facts::default()),
-        403 => refused(),
+        403 if says(response, "403 Forbidden") => refused(),
         404 => match find(answers, Check::RunnerVerify) {
             Some(v) => match usable(v, sit, true) {
                 Ok(r) if r.status == 200 => {
@@ -1133,7 +1176,7 @@ fn runner(answers: &[Answer], sit: &Situation<'_>) -> Said {
                             .to_owned(),
                     )
                 }
-                Ok(r) if r.status == 403 => refused(),
+                Ok(r) if r.status == 403 && says(r, "403 Forbidden") => refused(),
                 Ok(r) => unexpected(v, r),
                 Err(said) => said,
             },
@@ -1152,23 +1195,16 @@ fn runner(answers: &[Answer], sit: &Situation<'_>) -> Said {
 /// Feature flags client tokens: the Unleash client API of the project.
 fn unleash(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::FeatureFlagsClientToken;
-    read(x, sit, true, |response| {
-        let project = sit.project.unwrap_or_default();
-        match response.status {
-            200 => Said::accepted(kind, Facts::default()),
-            401 => Said::Rejected(Finding::new(
-                Reason::UnknownToken,
-                format!(
-                    "GitLab does not accept this feature flags client token for project {project}: \
-                 it is unknown or was reset, or belongs to another project (or project {project} \
-                 does not exist)."
-                ),
-                "Copy the instance ID again from the project's Deploy > Feature flags > Configure, \
+    read(x, sit, true, |response| match response.status {
+        200 => Said::accepted(kind, Facts::default()),
+        401 if says(response, "401 Unauthorized") => refused_for_project(
+            kind,
+            "it is unknown or was reset",
+            sit,
+            "Copy the instance ID again from the project's Deploy > Feature flags > Configure, \
              and check --project.",
-                kind.docs(),
-            )),
-            _ => unexpected(x, response),
-        }
+        ),
+        _ => unexpected(x, response),
     })
 }
 
@@ -1176,16 +1212,25 @@ fn unleash(x: &Exchange, sit: &Situation<'_>) -> Said {
 fn feed(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::FeedToken;
     read(x, sit, false, |response| {
-        let is_feed = matches!(&response.body, Body::Text(t) if t.trim_start().starts_with("<?xml") || t.contains("<feed"));
+        let text = match &response.body {
+            Body::Text(t) => t.trim_start(),
+            _ => "",
+        };
+        // Devise answers a feed request without a valid token with 401 in the feed's own
+        // format and no challenge; a proxy's 401 asks for credentials or sends a page.
+        let devise_refusal =
+            response.content_type.contains("atom") && response.www_authenticate.is_none();
         match response.status {
-            200 if is_feed => Said::accepted(kind, Facts::default()),
-            401 => Said::Rejected(Finding::new(
+            200 if text.starts_with("<?xml") || text.contains("<feed") => {
+                Said::accepted(kind, Facts::default())
+            }
+            401 if devise_refusal => Said::Rejected(Finding::new(
                 Reason::UnknownToken,
                 "GitLab does not accept this feed token: it is unknown or was reset, its user is \
-             blocked, or feed tokens are disabled on this instance."
+                 blocked, or feed tokens are disabled on this instance."
                     .to_owned(),
                 "Copy the current feed token from User settings > Access tokens (Feed token), or \
-             reset it there.",
+                 reset it there.",
                 kind.docs(),
             )),
             _ => unexpected(x, response),
@@ -1211,11 +1256,7 @@ fn admin(x: &Exchange, kind: Kind, sit: &Situation<'_>) -> Said {
                     name: str_field(body, "name"),
                     user: str_field(body, "username"),
                     user_id: u64_field(body, "user_id"),
-                    scopes: body.get("scopes").and_then(Value::as_array).map(|l| {
-                        l.iter()
-                            .filter_map(|s| s.as_str().map(str::to_owned))
-                            .collect()
-                    }),
+                    scopes: strings(body.get("scopes")),
                     ..Facts::default()
                 };
                 match body.get("expires_at") {
@@ -1264,15 +1305,26 @@ fn admin(x: &Exchange, kind: Kind, sit: &Situation<'_>) -> Said {
                     )
                 }
             }
-            404 => Said::Rejected(Finding::new(
-                Reason::UnknownToken,
-                format!(
-                    "GitLab's admin token API does not know this {}: it was mistyped, deleted, or \
-                 belongs to another instance.",
-                    kind.label()
-                ),
-                "Check that --url is the instance that issued it; otherwise create a new one.",
-                kind.docs(),
+            // `{"message":{"error":"Not found"}}`: the API looked for the token. A GitLab
+            // without the API (before 17.5, or its flag off) answers Grape's bare 404.
+            404 if message(response).as_deref() == Some("Not found") => {
+                Said::Rejected(Finding::new(
+                    Reason::UnknownToken,
+                    format!(
+                        "GitLab's admin token API does not know this {}: it was mistyped, \
+                         deleted, or belongs to another instance.",
+                        kind.label()
+                    ),
+                    "Check that --url is the instance that issued it; otherwise create a new one.",
+                    kind.docs(),
+                ))
+            }
+            404 => Said::Undetermined(Finding::new(
+                Reason::Unverifiable,
+                "This GitLab has no admin token API (it came in 17.5, behind a flag until 17.8)."
+                    .to_owned(),
+                "Upgrade GitLab, or check the token where it is used.",
+                ADMIN_DOCS,
             )),
             422 => Said::Undetermined(Finding::new(
                 Reason::Unverifiable,

@@ -14,6 +14,10 @@ use crate::probe::Answer;
 use crate::reason::{Group, Reason, Validity};
 use crate::token::{Kind, Source};
 
+/// GitLab's page on token scopes.
+const SCOPES_DOCS: &str =
+    "https://docs.gitlab.com/user/profile/personal_access_tokens/#personal-access-token-scopes";
+
 /// A claim about the token's kind, and who made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -53,8 +57,12 @@ pub struct Situation<'a> {
     pub server_host: &'a str,
     /// The deploy-token user name given, if any.
     pub username: Option<&'a str>,
+    /// The user name was not given but taken from `CI_DEPLOY_USER`.
+    pub username_from_ci: bool,
     /// The project given for trigger and Unleash checks, if any.
     pub project: Option<&'a str>,
+    /// The project was not given but taken from `CI_PROJECT_ID`.
+    pub project_from_ci: bool,
     /// Whether an administrator's token was given.
     pub admin_token: bool,
 }
@@ -175,65 +183,51 @@ pub fn diagnose(
     let mut candidates = class.candidates.clone();
     let mut owner_known = !class.kind.is_access_token();
 
+    // The kinds the token may still be, for the claim.
+    let mut possible = class.possible_kinds();
+
     let validity = match &class.defect {
         Some(defect) => {
             findings.push(offline::defect_finding(defect, class, situation));
-            // Only an expired JWT still names a well-formed kind worth comparing to the claim.
-            if matches!(defect, Defect::ExpiredJwt { .. }) {
-                findings.extend(requirements::claim(
-                    requirements,
-                    kind,
-                    &class.possible_kinds(),
-                    false,
-                ));
-            }
             Validity::Invalid
         }
-        None if situation.offline => {
-            findings.extend(requirements::claim(
-                requirements,
-                kind,
-                &class.possible_kinds(),
-                false,
-            ));
-            Validity::Unknown
-        }
+        None if situation.offline => Validity::Unknown,
         None => {
             let verdict = gitlab::verdict(class, answers, situation);
             facts.merge(verdict.facts);
-            facts.count_days_left(situation.now);
             notes.extend(verdict.notes);
+            owner_known |= verdict.owner_known;
             if let Some(found) = verdict.kind {
                 kind = found;
                 candidates.clear();
-            }
-            owner_known |= verdict.owner_known;
-            findings.extend(verdict.finding);
-            let possible = if candidates.is_empty() {
-                if kind.is_access_token() && !owner_known {
-                    class.possible_kinds()
-                } else {
-                    vec![kind]
+                if owner_known || !kind.is_access_token() {
+                    possible = vec![kind];
                 }
-            } else {
-                candidates.clone()
-            };
-            let valid = verdict.validity == Validity::Valid;
-            findings.extend(requirements::claim(
-                requirements,
-                kind,
-                &possible,
-                owner_known,
-            ));
-            if valid {
-                findings.extend(requirements::scopes(requirements, kind, &facts));
-                findings.extend(requirements::expiry(requirements, kind, &facts));
-                findings.extend(gitlab::project_access(answers, requirements, kind, &facts));
             }
+            findings.extend(verdict.finding);
             verdict.validity
         }
     };
     facts.count_days_left(situation.now);
+
+    // A readable text (an expired JWT still names its kind) is held to the claim; a token GitLab
+    // accepts, to every other requirement.
+    if !matches!(
+        class.defect,
+        Some(Defect::Missing | Defect::Malformed(_) | Defect::BrokenJwt | Defect::Corrupted(_))
+    ) {
+        findings.extend(requirements::claim(
+            requirements,
+            kind,
+            &possible,
+            owner_known,
+        ));
+    }
+    if validity == Validity::Valid {
+        findings.extend(requirements::scopes(requirements, kind, &facts));
+        findings.extend(requirements::expiry(requirements, kind, &facts));
+        findings.extend(gitlab::project_access(answers, requirements, kind, &facts));
+    }
 
     findings.sort_by_key(|f| match f.reason.group() {
         Group::Invalid => 0,

@@ -93,10 +93,11 @@ fn missing(situation: &Situation<'_>) -> Finding {
     let what = match source {
         Source::Env(name) if !situation.variable_set => format!("${name} is not set"),
         Source::Env(name) => format!("${name} is empty"),
+        Source::EnvFile(name) => format!("the file named by ${name} is empty"),
         Source::File(path) => format!("the file {path} is empty"),
         Source::Stdin => "standard input was empty".to_owned(),
     };
-    if situation.ref_protected == Some(false) && matches!(source, Source::Env(_)) {
+    if situation.ref_protected == Some(false) && source.variable().is_some() {
         return Finding::new(
             Reason::Missing,
             format!(

@@ -1,12 +1,10 @@
 //! What the user requires of a token beyond being valid: its kind (`--expect`, or the variable's
 //! name), its scopes, the days it has left. A failure is a finding of the exit-3 group.
 
-use super::{Facts, Finding, Requirements};
+use super::{Facts, Finding, Requirements, SCOPES_DOCS};
 use crate::reason::Reason;
 use crate::token::Kind;
 
-const SCOPES_DOCS: &str =
-    "https://docs.gitlab.com/user/profile/personal_access_tokens/#personal-access-token-scopes";
 const VARIABLES_DOCS: &str = "https://docs.gitlab.com/ci/variables/";
 
 /// A kind mismatch: the token is not of the claimed kind. `possible` lists the kinds the token
@@ -41,9 +39,9 @@ pub fn claim(
         Kind::PersonalAccessToken if !owner_known => {
             "a personal (or project or group) access token".to_owned()
         }
-        kind => article(kind.label()),
+        kind => kind.with_article(),
     };
-    let wanted = article(claim.kind.label());
+    let wanted = claim.kind.with_article();
     let finding = match claim.variable.as_deref() {
         Some(var @ ("CI_JOB_TOKEN" | "CI_REGISTRY_PASSWORD")) => Finding::new(
             Reason::KindMismatch,
@@ -81,11 +79,6 @@ pub fn claim(
     Some(finding)
 }
 
-fn article(label: &str) -> String {
-    let vowel = label.starts_with(['a', 'e', 'i', 'o', 'u', 'O']);
-    format!("{} {label}", if vowel { "an" } else { "a" })
-}
-
 /// Scopes the token lacks. GitLab's endpoints accept `api` where `read_api` is asked, and a
 /// `write_` scope where its `read_` twin is asked; the check follows them.
 pub fn scopes(requirements: &Requirements<'_>, kind: Kind, facts: &Facts) -> Option<Finding> {
@@ -99,7 +92,7 @@ pub fn scopes(requirements: &Requirements<'_>, kind: Kind, facts: &Facts) -> Opt
                 .to_owned(),
             kind => format!(
                 "GitLab does not report the scopes of {} to its own holder",
-                article(kind.label())
+                kind.with_article()
             ),
         };
         return Some(Finding::new(
@@ -161,7 +154,7 @@ pub fn expiry(requirements: &Requirements<'_>, kind: Kind, facts: &Facts) -> Opt
             format!(
                 "--min-days-left cannot be checked: GitLab does not tell the expiry of {} to \
                  its holder.",
-                article(kind.label())
+                kind.with_article()
             ),
             "Check the expiry where the token was created, or pass --admin-token-env NAME."
                 .to_owned(),
@@ -196,12 +189,5 @@ mod tests {
         assert!(satisfies(&have, "api"));
         assert!(!satisfies(&have, "read_registry"));
         assert!(!satisfies(&["read_api".to_owned()], "api"));
-    }
-
-    #[test]
-    fn articles() {
-        assert_eq!(article("OAuth access token"), "an OAuth access token");
-        assert_eq!(article("deploy token"), "a deploy token");
-        assert_eq!(article("incoming email token"), "an incoming email token");
     }
 }

@@ -281,14 +281,16 @@ fn impossible_ref() -> String {
     format!("refs/heads/glprobe-nonexistent-{hex}")
 }
 
-/// Asks GitLab: the planned checks concurrently, then the follow-ups an explanation needs.
+/// Asks GitLab: the planned checks (see [`plan`]) concurrently, then the follow-ups an
+/// explanation needs.
 pub fn run(
     client: &Client,
     token: &Token,
     class: &Classification,
     inputs: &Inputs<'_>,
+    planned: &[Check],
 ) -> Vec<Answer> {
-    let mut answers = ask(client, token, class, inputs, &plan(class, inputs));
+    let mut answers = ask(client, token, class, inputs, planned);
     let next = follow_ups(&answers, class, inputs);
     answers.extend(ask(client, token, class, inputs, &next));
     answers

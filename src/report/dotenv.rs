@@ -72,9 +72,11 @@ fn is_safe_value(value: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b"_-.,:@/+".contains(&b))
 }
 
-/// A prefix is usable when every key it makes passes GitLab's key rule.
+/// A prefix is usable when every key it makes passes GitLab's key rule and is a name a shell
+/// can read; an empty prefix would write `USER=` and `KIND=` over the job's own variables.
 pub fn is_valid_prefix(prefix: &str) -> bool {
     prefix.len() <= 200
+        && prefix.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && prefix
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -151,7 +153,8 @@ mod tests {
     #[test]
     fn prefixes() {
         assert!(is_valid_prefix("TOKEN_"));
-        assert!(is_valid_prefix(""));
+        assert!(!is_valid_prefix(""));
+        assert!(!is_valid_prefix("2_"));
         assert!(is_valid_prefix("DEPLOY_TOKEN_2_"));
         assert!(!is_valid_prefix("TOKEN-"));
         assert!(!is_valid_prefix("MY TOKEN_"));

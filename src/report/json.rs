@@ -92,6 +92,7 @@ pub fn render(report: &Report) -> String {
     let f = &d.facts;
     let source = match &report.source {
         Source::Env(name) => format!("env:{name}"),
+        Source::EnvFile(name) => format!("env-file:{name}"),
         Source::File(path) => format!("file:{path}"),
         Source::Stdin => "stdin".to_owned(),
     };

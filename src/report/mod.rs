@@ -35,9 +35,7 @@ impl FromStr for Format {
             "human" => Ok(Format::Human),
             "json" => Ok(Format::Json),
             "dotenv" => Ok(Format::Dotenv),
-            other => Err(format!(
-                "unknown format `{other}`; expected human, json or dotenv"
-            )),
+            _ => Err("expected human, json or dotenv".to_owned()),
         }
     }
 }

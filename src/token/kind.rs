@@ -115,6 +115,17 @@ impl Kind {
         }
     }
 
+    /// The label with its indefinite article: "a deploy token", "an OAuth access token".
+    pub fn with_article(self) -> String {
+        let label = self.label();
+        let article = if label.starts_with(['a', 'e', 'i', 'o', 'u', 'O']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {label}")
+    }
+
     /// Personal, project and group access tokens share one format and one API: the text alone
     /// cannot tell them apart, only the owner (a bot user or not) can.
     pub fn is_access_token(self) -> bool {
@@ -174,10 +185,7 @@ impl FromStr for Kind {
             .find(|k| k.name() == s && !matches!(k, Kind::Unknown | Kind::None))
             .ok_or_else(|| {
                 let names: Vec<&str> = Kind::ALL[..16].iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown token kind `{s}`; expected one of: {}",
-                    names.join(", ")
-                )
+                format!("expected one of: {}", names.join(", "))
             })
     }
 }
@@ -194,6 +202,19 @@ mod tests {
                 _ => assert_eq!(kind.name().parse::<Kind>(), Ok(kind)),
             }
         }
+    }
+
+    #[test]
+    fn articles() {
+        assert_eq!(
+            Kind::OauthAccessToken.with_article(),
+            "an OAuth access token"
+        );
+        assert_eq!(Kind::DeployToken.with_article(), "a deploy token");
+        assert_eq!(
+            Kind::IncomingEmailToken.with_article(),
+            "an incoming email token"
+        );
     }
 
     #[test]

@@ -82,6 +82,8 @@ impl fmt::Display for Token {
 pub enum Source {
     /// An environment variable, by name.
     Env(String),
+    /// A File-type CI/CD variable: the variable holds the path of a file holding the token.
+    EnvFile(String),
     /// A file, by path.
     File(String),
     /// Standard input (`--token-file -`).
@@ -92,7 +94,7 @@ impl Source {
     /// The kind of token that the variable's name promises, for the variables GitLab itself sets.
     pub fn claimed_kind(&self) -> Option<Kind> {
         match self {
-            Source::Env(name) => match name.as_str() {
+            Source::Env(name) | Source::EnvFile(name) => match name.as_str() {
                 "CI_JOB_TOKEN" | "CI_REGISTRY_PASSWORD" => Some(Kind::JobToken),
                 "CI_DEPLOY_PASSWORD" => Some(Kind::DeployToken),
                 _ => None,
@@ -104,7 +106,7 @@ impl Source {
     /// The variable's name, when the token came from the environment.
     pub fn variable(&self) -> Option<&str> {
         match self {
-            Source::Env(name) => Some(name),
+            Source::Env(name) | Source::EnvFile(name) => Some(name),
             _ => None,
         }
     }
@@ -114,6 +116,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Env(name) => write!(f, "${name}"),
+            Source::EnvFile(name) => write!(f, "the file named by ${name}"),
             Source::File(path) => write!(f, "file {path}"),
             Source::Stdin => f.write_str("standard input"),
         }

@@ -119,6 +119,11 @@ impl Run {
         let mut cmd = Command::new(bin());
         cmd.args(&self.args)
             .env_clear()
+            // A safety net for the loopback-only rule: a request meant for any other host goes
+            // to this dead loopback proxy instead (glprobe bypasses proxies for loopback servers,
+            // and does not resolve a host it reaches through a proxy). Tests may override it.
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("HTTP_PROXY", "http://127.0.0.1:9")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
