@@ -602,55 +602,60 @@ fn refused(response: &Response, kind: Kind, x: &Exchange, sit: &Situation<'_>) -
     }
 }
 
-/// A 403 naming the state of the token's user (`Gitlab::Auth::UserAccessDeniedReason`).
+/// GitLab's user-state refusals (`Gitlab::Auth::UserAccessDeniedReason`, in its order): what
+/// its message contains, what that says of the user, and the way out.
+const USER_STATES: &[(&str, &str, &str)] = &[
+    (
+        "internal users",
+        "is an internal GitLab user, which cannot use the API",
+        "Use a token of a regular user.",
+    ),
+    (
+        "pending approval",
+        "is pending approval by an administrator",
+        "An administrator must approve the account (Admin > Users > Pending approval).",
+    ),
+    (
+        "Terms of Service",
+        "has not accepted the Terms of Service",
+        "Sign in to GitLab in a browser as that user and accept the terms.",
+    ),
+    (
+        "deactivated",
+        "was deactivated by an administrator",
+        "Sign in to GitLab in a browser as that user to reactivate the account, or ask an \
+         administrator.",
+    ),
+    (
+        "email address is not confirmed",
+        "has not confirmed its primary email address",
+        "Confirm the address from GitLab's email, or have a new confirmation sent.",
+    ),
+    (
+        "has been blocked",
+        "has been blocked",
+        "An administrator must unblock the account (Admin > Users), or use a token of another \
+         user.",
+    ),
+    (
+        "password expired",
+        "has an expired password",
+        "Sign in to GitLab in a browser as that user and set a new password.",
+    ),
+    (
+        "unknown reason",
+        "is rejected for a reason GitLab does not name",
+        "Ask a GitLab administrator to look at the account.",
+    ),
+];
+
+/// A 403 naming the state of the token's user.
 fn user_state(response: &Response, whose: &str) -> Option<Said> {
     let m = message(response)?;
     let reason = m.strip_prefix("403 Forbidden - ")?;
-    let (what, next) = if reason.contains("internal users") {
-        (
-            "is an internal GitLab user, which cannot use the API",
-            "Use a token of a regular user.",
-        )
-    } else if reason.contains("pending approval") {
-        (
-            "is pending approval by an administrator",
-            "An administrator must approve the account (Admin > Users > Pending approval).",
-        )
-    } else if reason.contains("Terms of Service") {
-        (
-            "has not accepted the Terms of Service",
-            "Sign in to GitLab in a browser as that user and accept the terms.",
-        )
-    } else if reason.contains("deactivated") {
-        (
-            "was deactivated by an administrator",
-            "Sign in to GitLab in a browser as that user to reactivate the account, or ask an \
-             administrator.",
-        )
-    } else if reason.contains("email address is not confirmed") {
-        (
-            "has not confirmed its primary email address",
-            "Confirm the address from GitLab's email, or have a new confirmation sent.",
-        )
-    } else if reason.contains("has been blocked") {
-        (
-            "has been blocked",
-            "An administrator must unblock the account (Admin > Users), or use a token of \
-             another user.",
-        )
-    } else if reason.contains("password expired") {
-        (
-            "has an expired password",
-            "Sign in to GitLab in a browser as that user and set a new password.",
-        )
-    } else if reason.contains("unknown reason") {
-        (
-            "is rejected for a reason GitLab does not name",
-            "Ask a GitLab administrator to look at the account.",
-        )
-    } else {
-        return None;
-    };
+    let &(_, what, next) = USER_STATES
+        .iter()
+        .find(|(needle, _, _)| reason.contains(needle))?;
     Some(Said::Rejected(Finding::new(
         Reason::UserBlocked,
         format!("The token is genuine, but {whose} {what} (GitLab: \"{m}\")."),
