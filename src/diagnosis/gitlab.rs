@@ -247,43 +247,12 @@ fn evaluate(kind: Kind, class: &Classification, answers: &[Answer], sit: &Situat
             Some(x) => feed(x, sit),
             None => no_answer(kind),
         },
-        Kind::OauthApplicationSecret => unverifiable(
-            kind,
-            "checking it would mean asking /oauth/token to mint a new access token",
-            ADMIN_HINT,
-            sit,
-        ),
-        Kind::AgentToken => unverifiable(
-            kind,
-            "only the agent server (KAS) accepts it, over gRPC",
-            ADMIN_HINT,
-            sit,
-        ),
-        Kind::IncomingEmailToken => unverifiable(
-            kind,
-            "it only works inside incoming email addresses",
-            ADMIN_HINT,
-            sit,
-        ),
-        Kind::ScimToken => unverifiable(
-            kind,
-            "only a group's SCIM provisioning API accepts it, and no read of it is harmless \
-             enough to send as a test",
-            ADMIN_HINT,
-            sit,
-        ),
-        Kind::WorkspaceToken => unverifiable(
-            kind,
-            "only the workspaces proxy accepts it",
-            ADMIN_HINT,
-            sit,
-        ),
-        Kind::RunnerRegistrationToken => unverifiable(
-            kind,
-            "the only endpoint that accepts it registers a runner",
-            ADMIN_HINT,
-            sit,
-        ),
+        Kind::OauthApplicationSecret
+        | Kind::AgentToken
+        | Kind::IncomingEmailToken
+        | Kind::ScimToken
+        | Kind::WorkspaceToken
+        | Kind::RunnerRegistrationToken => unverifiable(kind, no_safe_probe(kind), ADMIN_HINT, sit),
         Kind::Unknown => Said::Undetermined(Finding::new(
             Reason::Unverifiable,
             "glprobe does not recognise this text as any kind of GitLab token, so it has no \
@@ -293,6 +262,24 @@ fn evaluate(kind: Kind, class: &Classification, answers: &[Answer], sit: &Situat
             Kind::Unknown.docs(),
         )),
         _ => no_answer(kind),
+    }
+}
+
+/// Why a kind has no side-effect-free probe.
+fn no_safe_probe(kind: Kind) -> &'static str {
+    match kind {
+        Kind::OauthApplicationSecret => {
+            "checking it would mean asking /oauth/token to mint a new access token"
+        }
+        Kind::AgentToken => "only the agent server (KAS) accepts it, over gRPC",
+        Kind::IncomingEmailToken => "it only works inside incoming email addresses",
+        Kind::ScimToken => {
+            "only a group's SCIM provisioning API accepts it, and no read of it is harmless \
+             enough to send as a test"
+        }
+        Kind::WorkspaceToken => "only the workspaces proxy accepts it",
+        Kind::RunnerRegistrationToken => "the only endpoint that accepts it registers a runner",
+        _ => "GitLab offers no read-only check for it",
     }
 }
 
