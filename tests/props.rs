@@ -141,7 +141,14 @@ fn gitlab_json(text: String, n: i64) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // 400 cases each; the seeds of past failures stay beside this file and are replayed first.
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn classifying_anything_never_panics_nor_echoes(text in "\\PC{0,120}") {
