@@ -343,21 +343,9 @@ impl Client {
         }
         let url = format!("{}{}", self.base_url, request.path);
         let result = match request.method {
-            Method::Get => {
-                let builder = self.agent.get(&url);
-                let builder = add_query(builder, request);
-                let builder = add_headers(builder, &request.credential);
-                builder
-                    .config()
-                    .timeout_global(Some(remaining))
-                    .build()
-                    .call()
-            }
+            Method::Get => prepare(self.agent.get(&url), request, remaining).call(),
             Method::Post => {
-                let builder = self.agent.post(&url);
-                let builder = add_query(builder, request);
-                let builder = add_headers(builder, &request.credential);
-                let builder = builder.config().timeout_global(Some(remaining)).build();
+                let builder = prepare(self.agent.post(&url), request, remaining);
                 match request.credential {
                     Credential::Admin { token, .. } => {
                         let body = serde_json::json!({ "token": token.expose() }).to_string();
@@ -365,15 +353,13 @@ impl Client {
                             .header("Content-Type", "application/json")
                             .send(body.as_bytes())
                     }
-                    Credential::Form { name, token } => {
-                        let mut fields: Vec<(&str, &str)> = vec![(name, token.expose())];
-                        fields.extend(request.form.iter().map(|(k, v)| (*k, v.as_str())));
-                        builder.send_form(fields)
-                    }
-                    _ => {
-                        let fields: Vec<(&str, &str)> =
-                            request.form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                        builder.send_form(fields)
+                    credential => {
+                        let secret = match credential {
+                            Credential::Form { name, token } => Some((name, token.expose())),
+                            _ => None,
+                        };
+                        let public = request.form.iter().map(|(k, v)| (*k, v.as_str()));
+                        builder.send_form(secret.into_iter().chain(public))
                     }
                 }
             }
@@ -439,24 +425,18 @@ impl Client {
     }
 }
 
-fn add_query<B>(
-    mut builder: ureq::RequestBuilder<B>,
+/// A request with its query, its credential's header and the time left.
+fn prepare<B>(
+    builder: ureq::RequestBuilder<B>,
     request: &Request<'_>,
+    remaining: Duration,
 ) -> ureq::RequestBuilder<B> {
+    let mut builder = builder;
     for (name, value) in &request.query {
         builder = builder.query(name, value);
     }
-    if let Credential::Query { name, token } = request.credential {
-        builder = builder.query(name, token.expose());
-    }
-    builder
-}
-
-fn add_headers<B>(
-    builder: ureq::RequestBuilder<B>,
-    credential: &Credential<'_>,
-) -> ureq::RequestBuilder<B> {
-    match *credential {
+    builder = match request.credential {
+        Credential::Query { name, token } => builder.query(name, token.expose()),
         Credential::Header { name, token } => builder.header(name, token.expose()),
         Credential::Bearer(token) => {
             builder.header("Authorization", format!("Bearer {}", token.expose()))
@@ -466,8 +446,9 @@ fn add_headers<B>(
             builder.header("Authorization", format!("Basic {pair}"))
         }
         Credential::Admin { admin, .. } => builder.header("PRIVATE-TOKEN", admin.expose()),
-        Credential::Query { .. } | Credential::Form { .. } => builder,
-    }
+        Credential::Form { .. } => builder,
+    };
+    builder.config().timeout_global(Some(remaining)).build()
 }
 
 fn is_transient(status: u16) -> bool {
