@@ -33,8 +33,15 @@ pub enum Reason {
     ExpiringSoon,
     /// The token is not of the kind its variable name or `--expect` promised.
     KindMismatch,
-    /// The token may not access the `--project` (the job token allowlist, or membership).
+    /// The token may not access the `--project`: the target's job-token allowlist.
     NotAllowlisted,
+    /// The project does not exist, or is not visible to this token.
+    ProjectNotFound,
+    /// The token's user (or bot, or the job's user) lacks the role the surface needs.
+    InsufficientRole,
+    /// A job token sent to a route that does not accept job tokens: GitLab treats the request
+    /// as anonymous, so its answer says nothing about the token.
+    JobTokenNotAccepted,
     /// Nothing safe could decide it (no side-effect-free probe, or a missing input).
     Unverifiable,
     /// GitLab answered with a 5xx, a 429, a redirect, or something that is not its API.
@@ -43,6 +50,8 @@ pub enum Reason {
     Unreachable,
     /// The TLS handshake failed (unknown CA, wrong name, expired certificate).
     TlsError,
+    /// GitLab's rate limit refused the request, and its wait does not fit in the budget.
+    RateLimited,
 }
 
 /// What a reason says about the token's own validity: the three exit-code groups.
@@ -60,7 +69,7 @@ pub enum Group {
 
 impl Reason {
     /// Every reason, in the order of the contract.
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 21] = [
         Reason::Ok,
         Reason::Missing,
         Reason::Malformed,
@@ -74,10 +83,14 @@ impl Reason {
         Reason::ExpiringSoon,
         Reason::KindMismatch,
         Reason::NotAllowlisted,
+        Reason::ProjectNotFound,
+        Reason::InsufficientRole,
+        Reason::JobTokenNotAccepted,
         Reason::Unverifiable,
         Reason::ServerError,
         Reason::Unreachable,
         Reason::TlsError,
+        Reason::RateLimited,
     ];
 
     /// The contract code, as in `TOKEN_REASON`.
@@ -96,10 +109,14 @@ impl Reason {
             Reason::ExpiringSoon => "expiring_soon",
             Reason::KindMismatch => "kind_mismatch",
             Reason::NotAllowlisted => "not_allowlisted",
+            Reason::ProjectNotFound => "project_not_found",
+            Reason::InsufficientRole => "insufficient_role",
+            Reason::JobTokenNotAccepted => "job_token_not_accepted",
             Reason::Unverifiable => "unverifiable",
             Reason::ServerError => "server_error",
             Reason::Unreachable => "unreachable",
             Reason::TlsError => "tls_error",
+            Reason::RateLimited => "rate_limited",
         }
     }
 
@@ -118,10 +135,15 @@ impl Reason {
             Reason::InsufficientScope
             | Reason::ExpiringSoon
             | Reason::KindMismatch
-            | Reason::NotAllowlisted => Group::Requirement,
-            Reason::Unverifiable | Reason::ServerError | Reason::Unreachable | Reason::TlsError => {
-                Group::Undetermined
-            }
+            | Reason::NotAllowlisted
+            | Reason::ProjectNotFound
+            | Reason::InsufficientRole
+            | Reason::JobTokenNotAccepted => Group::Requirement,
+            Reason::Unverifiable
+            | Reason::ServerError
+            | Reason::Unreachable
+            | Reason::TlsError
+            | Reason::RateLimited => Group::Undetermined,
         }
     }
 
@@ -212,12 +234,21 @@ mod tests {
                 "insufficient_scope",
                 "expiring_soon",
                 "kind_mismatch",
-                "not_allowlisted"
+                "not_allowlisted",
+                "project_not_found",
+                "insufficient_role",
+                "job_token_not_accepted"
             ]
         );
         assert_eq!(
             by_code(4),
-            ["unverifiable", "server_error", "unreachable", "tls_error"]
+            [
+                "unverifiable",
+                "server_error",
+                "unreachable",
+                "tls_error",
+                "rate_limited"
+            ]
         );
         assert!(by_code(2).is_empty());
     }
