@@ -52,6 +52,43 @@ pub fn format_utc(seconds: i64) -> String {
     )
 }
 
+/// Parses an HTTP date in the IMF-fixdate form (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110) into
+/// Unix seconds. The obsolete forms are not accepted: GitLab sends this one.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let (_, rest) = text.trim().split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let (Some(d), Some(mon), Some(y), Some(time), Some("GMT"), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = u32::try_from(MONTHS.iter().position(|&name| name == mon)? + 1).ok()?;
+    let (y, d): (i64, u32) = (y.parse().ok()?, d.parse().ok()?);
+    if y.to_string().len() != 4 || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    let mut hms = time
+        .split(':')
+        .map(|n| n.parse::<i64>().ok().filter(|_| n.len() == 2));
+    let (Some(Some(h)), Some(Some(min)), Some(Some(sec)), None) =
+        (hms.next(), hms.next(), hms.next(), hms.next())
+    else {
+        return None;
+    };
+    if h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + min * 60 + sec)
+}
+
 impl std::fmt::Display for Day {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (y, m, d) = civil_from_days(self.0);
@@ -133,6 +170,30 @@ mod tests {
         for z in (-700_000..2_900_000).step_by(997) {
             let day = Day(z);
             assert_eq!(Day::parse(&day.to_string()), Some(day));
+        }
+    }
+}
+
+#[cfg(test)]
+mod http_date_tests {
+    use super::*;
+
+    #[test]
+    fn imf_fixdate() {
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        for bad in [
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
         }
     }
 }

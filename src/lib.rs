@@ -118,6 +118,8 @@ pub fn check(config: &Config) -> Result<Report, String> {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
                 timeout: config.timeout,
+                request_timeout: None,
+                get_only: false,
                 ca_files: config.ca_files.clone(),
             };
             let secrets = secrets(config);

@@ -107,7 +107,7 @@ fn rate_limits_are_retried_honouring_retry_after() {
         Reply::json(429, json!({"message": "429 Too Many Requests"})).header("Retry-After", "60");
     let server = FakeGitLab::start(both(limited));
     let out = run_against(&server.url(), &pat(1), &["--timeout", "2"], &[]);
-    assert_undetermined(&out, "server_error");
+    assert_undetermined(&out, "rate_limited");
     assert!(out.elapsed < Duration::from_secs(3));
 }
 

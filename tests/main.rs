@@ -13,6 +13,8 @@ mod probe;
 mod snapshots;
 // GitLab misbehaving: timeouts, dropped connections, 5xx, 429, pages, bad TLS.
 mod faults;
+// GitLab's rate limits: Retry-After, RateLimit-*, the application limiter.
+mod limits;
 // Secret safety: no kind, no answer, no format ever shows the token.
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.

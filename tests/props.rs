@@ -102,10 +102,13 @@ fn answer(check: Check, status: u16, body: Body) -> Answer {
                 content_type: "application/json".into(),
                 www_authenticate: None,
                 location: None,
+                rate_limit: Default::default(),
+                next_page: None,
                 body,
             }),
             attempts: 1,
             elapsed: Duration::ZERO,
+            rate_limit_wait: None,
         },
     }
 }

@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use super::limits::RATE_LIMIT_DOCS;
 use super::{Facts, Finding, Requirements, SCOPES_DOCS, Situation};
 use crate::classify::Classification;
 use crate::date::Day;
@@ -17,7 +18,6 @@ use crate::token::Kind;
 
 const API_DOCS: &str = "https://docs.gitlab.com/api/rest/";
 const TLS_DOCS: &str = "https://docs.gitlab.com/runner/configuration/tls-self-signed/";
-const RATE_LIMIT_DOCS: &str = "https://docs.gitlab.com/security/rate_limits/";
 const USERS_DOCS: &str = "https://docs.gitlab.com/administration/moderate_users/";
 const ADMIN_DOCS: &str = "https://docs.gitlab.com/api/admin/token/";
 const ALLOWLIST_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/#add-a-group-or-project-to-the-job-token-allowlist";
@@ -348,6 +348,7 @@ fn usable<'a>(x: &'a Exchange, sit: &Situation<'_>, json: bool) -> Result<&'a Re
                      token.",
                     API_DOCS,
                 ),
+                FailureKind::RateLimited => super::limits::rate_limited(x, sit),
             };
             return Err(Said::Undetermined(finding));
         }
@@ -378,15 +379,7 @@ fn usable<'a>(x: &'a Exchange, sit: &Situation<'_>, json: bool) -> Result<&'a Re
         );
     }
     if status == 429 {
-        return server_error(
-            format!(
-                "GitLab is rate-limiting these requests (429 after {} attempts); this says \
-                 nothing about the token.",
-                x.attempts
-            ),
-            "Run again later, or raise --timeout so that retries can wait for Retry-After.",
-            RATE_LIMIT_DOCS,
-        );
+        return Err(Said::Undetermined(super::limits::rate_limited(x, sit)));
     }
     if status >= 500 {
         return server_error(

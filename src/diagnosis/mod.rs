@@ -5,6 +5,7 @@
 //! through [`Situation::now`].
 
 mod gitlab;
+mod limits;
 mod offline;
 mod requirements;
 

@@ -26,10 +26,13 @@ fn answer(check: Check, status: u16, body: Value) -> Answer {
                 content_type: "application/json".into(),
                 www_authenticate: None,
                 location: None,
+                rate_limit: Default::default(),
+                next_page: None,
                 body: Body::Json(body),
             }),
             attempts: 1,
             elapsed: Duration::ZERO,
+            rate_limit_wait: None,
         },
     }
 }

@@ -5,7 +5,9 @@
 //! the rules that keep a probe safe and bounded:
 //!
 //! - every request shares one deadline (`--timeout`), retries included;
-//! - 429, 502, 503 and 504 are retried with backoff, honouring `Retry-After` up to a cap;
+//! - 429, 502, 503 and 504 are retried with backoff; after a 429 nothing is sent again before
+//!   GitLab's `Retry-After` (or `RateLimit-Reset`) has passed, and when that wait does not fit in
+//!   the time left, the 429 is the answer at once;
 //! - redirects are never followed (the token would go with them): the 3xx is returned as is;
 //! - response bodies are capped, and every text kept from a response is scrubbed of the secrets;
 //! - TLS goes through rustls with the embedded Mozilla roots, or the CA files the user named;
@@ -14,8 +16,9 @@
 //! It does not interpret responses: that is the diagnosis's work.
 
 use std::io;
+use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -31,8 +34,6 @@ pub const MAX_BODY_BYTES: u64 = 256 * 1024;
 const TEXT_EXCERPT_CHARS: usize = 200;
 /// At most this many attempts per request (one try and two retries).
 const MAX_ATTEMPTS: u32 = 3;
-/// The longest wait between attempts, whatever `Retry-After` says.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 /// The first backoff step when the server gives no `Retry-After`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
@@ -44,8 +45,13 @@ pub struct Settings {
     pub base_url: String,
     /// True when the host is a loopback address: no proxy is used.
     pub loopback: bool,
-    /// The budget for the whole run.
+    /// The budget for the whole run: no request starts, and no wait ends, after it.
     pub timeout: Duration,
+    /// The most one request may take (the audit's `--timeout`); `None`: the whole budget.
+    pub request_timeout: Option<Duration>,
+    /// Refuse to send anything but GET (the audit): a request of another method fails without
+    /// a byte sent.
+    pub get_only: bool,
     /// PEM files whose certificates replace the embedded roots: `(path, contents)`.
     pub ca_files: Vec<(String, Vec<u8>)>,
 }
@@ -201,8 +207,38 @@ pub struct Response {
     pub www_authenticate: Option<String>,
     /// The `Location` header of a redirect.
     pub location: Option<String>,
+    /// What GitLab's rate limiter said in the headers.
+    pub rate_limit: RateLimit,
+    /// The `Link: <…>; rel="next"` page, as a path below the base URL (query included); `None`
+    /// when absent or when it points anywhere else (the token never follows it there).
+    pub next_page: Option<String>,
     /// The body.
     pub body: Body,
+}
+
+/// GitLab's rate-limit headers (Rack::Attack's `RateLimit-*` and `Retry-After`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    /// `RateLimit-Name`: which of GitLab's throttles answered (`throttle_authenticated_api`).
+    pub name: Option<String>,
+    /// `RateLimit-Limit`: requests allowed per period.
+    pub limit: Option<u64>,
+    /// `RateLimit-Remaining`: requests left in this period.
+    pub remaining: Option<u64>,
+    /// `RateLimit-Reset`: when the period ends, in Unix seconds.
+    pub reset: Option<i64>,
+    /// `Retry-After`, in seconds or as an HTTP date, as a wait from the moment of the answer.
+    pub retry_after: Option<Duration>,
+}
+
+impl RateLimit {
+    /// The wait GitLab asks for: `Retry-After`, else the time until `RateLimit-Reset`.
+    pub fn wait(&self, now_unix: i64) -> Option<Duration> {
+        self.retry_after.or_else(|| {
+            self.reset
+                .map(|reset| Duration::from_secs(u64::try_from(reset - now_unix).unwrap_or(0)))
+        })
+    }
 }
 
 /// Why no response came back.
@@ -214,6 +250,8 @@ pub enum FailureKind {
     Tls,
     /// The answer was not HTTP, or too large to be GitLab's.
     Protocol,
+    /// Not sent: GitLab's rate limiter asked for a wait longer than the time left.
+    RateLimited,
 }
 
 /// A request that got no usable response.
@@ -240,13 +278,20 @@ pub struct Exchange {
     pub attempts: u32,
     /// Time from the first attempt to the end of the last.
     pub elapsed: Duration,
+    /// A rate limit's wait that did not fit in the time left: the last answer is a 429 (or
+    /// 503) that glprobe did not retry, since GitLab asked it to wait this long.
+    pub rate_limit_wait: Option<Duration>,
 }
 
-/// The client: one agent, one deadline, the secrets to scrub.
+/// The client: one agent, one deadline, the secrets to scrub, and the moment before which
+/// GitLab's rate limiter asked not to be called again.
 pub struct Client {
     agent: ureq::Agent,
     base_url: String,
     deadline: Instant,
+    request_timeout: Option<Duration>,
+    get_only: bool,
+    not_before: Mutex<Option<Instant>>,
     scrubber: Scrubber,
 }
 
@@ -283,6 +328,9 @@ impl Client {
             agent: config.build().into(),
             base_url: settings.base_url.clone(),
             deadline: Instant::now() + settings.timeout,
+            request_timeout: settings.request_timeout,
+            get_only: settings.get_only,
+            not_before: Mutex::new(None),
             scrubber: Scrubber::new(secrets),
         })
     }
@@ -309,36 +357,93 @@ impl Client {
         }
     }
 
-    /// Sends one request, retrying transient statuses while the deadline allows.
+    /// Sends one request, retrying transient statuses while the deadline allows. After a 429,
+    /// no request of this client starts before GitLab's wait has passed; a wait that does not
+    /// fit in the time left ends the request at once with that answer.
     pub fn send(&self, request: &Request<'_>) -> Exchange {
         let started = Instant::now();
         let mut attempts = 0;
+        let mut rate_limit_wait = None;
         let outcome = loop {
+            if let Some(wait) = self.wait_needed()
+                && !self.fits(wait)
+            {
+                // Another request was told to wait longer than the run may last.
+                rate_limit_wait = Some(wait);
+                break Err(Failure {
+                    kind: FailureKind::RateLimited,
+                    detail: format!(
+                        "not sent: GitLab's rate limit asked to wait {} s, more than the time left",
+                        wait.as_secs()
+                    ),
+                });
+            }
+            self.wait_for_rate_limit();
             attempts += 1;
             let outcome = self.attempt(request);
-            let wait = match &outcome {
-                Ok((response, retry_after)) if is_transient(response.status) => {
-                    retry_after.unwrap_or(FIRST_BACKOFF * 2u32.pow(attempts - 1))
-                }
-                _ => break outcome,
+            let Ok(response) = &outcome else {
+                break outcome;
             };
-            let wait = wait.min(MAX_RETRY_WAIT);
-            if attempts >= MAX_ATTEMPTS || Instant::now() + wait >= self.deadline {
+            if !is_transient(response.status) {
                 break outcome;
             }
-            thread::sleep(wait);
+            let asked = response.rate_limit.wait(unix_now());
+            let wait = asked.unwrap_or(FIRST_BACKOFF * 2u32.pow(attempts - 1));
+            if response.status == 429 {
+                self.hold_off(wait);
+            }
+            if !self.fits(wait) {
+                rate_limit_wait = asked;
+                break outcome;
+            }
+            if attempts >= MAX_ATTEMPTS {
+                break outcome;
+            }
+            if response.status != 429 {
+                thread::sleep(wait);
+            }
         };
         Exchange {
             method: request.method,
             path: request.path.clone(),
             carrier: request.credential.carrier(),
-            outcome: outcome.map(|(response, _)| response),
+            outcome,
             attempts,
             elapsed: started.elapsed(),
+            rate_limit_wait,
         }
     }
 
-    fn attempt(&self, request: &Request<'_>) -> Result<(Response, Option<Duration>), Failure> {
+    /// Whether a wait starting now ends before the deadline.
+    fn fits(&self, wait: Duration) -> bool {
+        Instant::now()
+            .checked_add(wait)
+            .is_some_and(|end| end < self.deadline)
+    }
+
+    /// Records that GitLab asked for no request before `wait` from now.
+    fn hold_off(&self, wait: Duration) {
+        let until = Instant::now().checked_add(wait).unwrap_or(self.deadline);
+        let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        *not_before = Some(not_before.map_or(until, |t| t.max(until)));
+    }
+
+    /// How long until the rate limiter's wait has passed, if one is pending.
+    fn wait_needed(&self) -> Option<Duration> {
+        let not_before = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        not_before
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .filter(|w| !w.is_zero())
+    }
+
+    /// Sleeps until the rate limiter's wait has passed.
+    fn wait_for_rate_limit(&self) {
+        if let Some(wait) = self.wait_needed() {
+            thread::sleep(wait);
+        }
+    }
+
+    fn attempt(&self, request: &Request<'_>) -> Result<Response, Failure> {
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Failure {
@@ -346,6 +451,16 @@ impl Client {
                 detail: "no time left within --timeout".to_owned(),
             });
         }
+        if self.get_only && request.method != Method::Get {
+            return Err(Failure {
+                kind: FailureKind::Protocol,
+                detail: format!(
+                    "not sent: a read-only run sends only GET, not {}",
+                    request.method.as_str()
+                ),
+            });
+        }
+        let remaining = self.request_timeout.map_or(remaining, |t| t.min(remaining));
         let url = format!("{}{}", self.base_url, request.path);
         let result = match request.method {
             Method::Get => prepare(self.agent.get(&url), request, remaining).call(),
@@ -382,9 +497,15 @@ impl Client {
         let content_type = header("content-type").unwrap_or_default().to_lowercase();
         let www_authenticate = header("www-authenticate");
         let location = header("location");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let number = |name: &str| header(name).and_then(|v| v.trim().parse::<i64>().ok());
+        let rate_limit = RateLimit {
+            name: header("ratelimit-name"),
+            limit: number("ratelimit-limit").and_then(|n| u64::try_from(n).ok()),
+            remaining: number("ratelimit-remaining").and_then(|n| u64::try_from(n).ok()),
+            reset: number("ratelimit-reset"),
+            retry_after: header("retry-after").and_then(|v| retry_after(&v, unix_now())),
+        };
+        let next_page = header("link").and_then(|v| next_page(&v, &self.base_url));
         let bytes = response
             .body_mut()
             .with_config()
@@ -392,16 +513,15 @@ impl Client {
             .read_to_vec()
             .map_err(|e| self.failure(e))?;
         let body = Body::parse(&content_type, &bytes, &self.scrubber);
-        Ok((
-            Response {
-                status,
-                content_type,
-                www_authenticate,
-                location,
-                body,
-            },
-            retry_after,
-        ))
+        Ok(Response {
+            status,
+            content_type,
+            www_authenticate,
+            location,
+            rate_limit,
+            next_page,
+            body,
+        })
     }
 
     fn failure(&self, error: ureq::Error) -> Failure {
@@ -459,6 +579,36 @@ fn prepare<B>(
 
 fn is_transient(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `Retry-After` as a wait: delay-seconds, or an HTTP date (IMF-fixdate) relative to `now`.
+fn retry_after(value: &str, now: i64) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = crate::date::parse_http_date(value)?;
+    Some(Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
+}
+
+/// The `rel="next"` target of a `Link` header, as a path below `base_url`: only a link on the
+/// same scheme, host and root is followed.
+fn next_page(link: &str, base_url: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().eq_ignore_ascii_case("rel=\"next\""));
+        let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let path = url.strip_prefix(base_url)?;
+        (is_next && path.starts_with('/')).then(|| path.to_owned())
+    })
 }
 
 /// rustls reports handshake failures as I/O errors wrapping a `rustls::Error`.
