@@ -4,8 +4,14 @@
 //! This is the only stage that reads the environment and the token and CA files; everything
 //! after it gets values. A problem here is a usage error (exit 2), reported in one line.
 
+mod read;
+mod server;
+
+pub use server::{no_proxy_matches, parse_server_url};
+
+use std::ffi::OsString;
 use std::fmt;
-use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use argh::FromArgs;
@@ -141,6 +147,10 @@ pub struct Server {
     pub host: String,
     /// The host is a loopback address.
     pub loopback: bool,
+    /// The scheme is plain `http` (loopback only).
+    pub plain_http: bool,
+    /// The proxy to use, from the environment, `NO_PROXY` applied (never for loopback).
+    pub proxy: Option<String>,
 }
 
 /// The validated configuration of one run.
@@ -159,9 +169,9 @@ pub struct Config {
     /// The report on standard output.
     pub format: Format,
     /// Where to also write the dotenv report.
-    pub dotenv_path: Option<String>,
+    pub dotenv_path: Option<PathBuf>,
     /// Where to also write the JSON report.
-    pub json_path: Option<String>,
+    pub json_path: Option<PathBuf>,
     /// The dotenv variable prefix.
     pub variable_prefix: String,
     /// The kind claim (`--expect`, or the variable's name).
@@ -182,8 +192,10 @@ pub struct Config {
     pub username_from_ci: bool,
     /// The run's budget.
     pub timeout: Duration,
-    /// CA files: `(path, contents)`.
+    /// CA files: `(path as shown, contents)`.
     pub ca_files: Vec<(String, Vec<u8>)>,
+    /// Where the trusted CAs came from, for explanations (`None`: the embedded roots).
+    pub ca_source: Option<String>,
     /// `--pat-prefix`.
     pub pat_prefix: Option<String>,
     /// An administrator's token.
@@ -202,14 +214,22 @@ pub enum Command {
 }
 
 /// Parses the command line (`args[0]` is the program name). `env` reads the environment.
-pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, UsageError> {
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (name, rest) = strs.split_first().unwrap_or((&"glprobe", &[]));
-    let name = std::path::Path::new(name)
-        .file_name()
+///
+/// Before argh sees them, `--flag=value` is split in two, and `-h` and `-V` stand for `--help`
+/// and `--version`. Arguments that are not UTF-8 (a path can be any bytes) reach argh as
+/// placeholders and come back as the OS strings they were: see [`OsArgs`].
+pub fn parse(
+    args: &[OsString],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, UsageError> {
+    let os = OsArgs::new(args.get(1..).unwrap_or_default());
+    let name = args
+        .first()
+        .and_then(|n| Path::new(n).file_name())
         .and_then(|n| n.to_str())
         .unwrap_or("glprobe");
-    let args = match Args::from_args(&[name], rest) {
+    let rest: Vec<&str> = os.strs.iter().map(String::as_str).collect();
+    let args = match Args::from_args(&[name], &rest) {
         Ok(args) => args,
         Err(early) if early.status.is_ok() => return Ok(Command::Print(early.output)),
         Err(early) => return Err(UsageError(argh_error(&early.output))),
@@ -220,7 +240,93 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
             env!("CARGO_PKG_VERSION")
         )));
     }
-    Config::from_args(args, env).map(|c| Command::Run(Box::new(c)))
+    Config::from_args(args, &os, env).map(|c| Command::Run(Box::new(c)))
+}
+
+/// The arguments as argh takes them (`&str`), with the OS strings behind any that are not
+/// UTF-8.
+pub struct OsArgs {
+    strs: Vec<String>,
+    os: Vec<OsString>,
+}
+
+/// What stands for a non-UTF-8 argument while argh parses (NUL never occurs in an argument).
+const OS_PLACEHOLDER: &str = "\0glprobe-os-argument-";
+
+impl OsArgs {
+    fn new(args: &[OsString]) -> OsArgs {
+        let mut strs = Vec::new();
+        let mut os = Vec::new();
+        let mut flags_done = false;
+        for arg in args {
+            let Some(text) = arg.to_str() else {
+                strs.push(format!("{OS_PLACEHOLDER}{}", os.len()));
+                os.push(arg.clone());
+                continue;
+            };
+            match text {
+                "--" => flags_done = true,
+                "-h" if !flags_done => {
+                    strs.push("--help".to_owned());
+                    continue;
+                }
+                "-V" if !flags_done => {
+                    strs.push("--version".to_owned());
+                    continue;
+                }
+                _ => {}
+            }
+            if !flags_done
+                && text.starts_with("--")
+                && let Some((flag, value)) = text.split_once('=')
+            {
+                strs.push(flag.to_owned());
+                strs.push(value.to_owned());
+                continue;
+            }
+            strs.push(text.to_owned());
+        }
+        OsArgs { strs, os }
+    }
+
+    /// A path-valued flag's value as the OS string it was given as.
+    fn path(&self, value: &str) -> PathBuf {
+        value
+            .strip_prefix(OS_PLACEHOLDER)
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.os.get(i))
+            .map_or_else(|| PathBuf::from(value), PathBuf::from)
+    }
+}
+
+/// Refuses a flag's value (or a variable's) that looks like a GitLab token, without repeating
+/// it: a token pasted into the wrong flag would otherwise be printed, and sent on.
+pub fn refuse_token_shaped(flag: &str, value: &str) -> Result<(), UsageError> {
+    if classify::shaped::is_token_shaped(value) {
+        return Err(UsageError(format!(
+            "{flag} was given something that looks like a GitLab token (not repeated here): \
+             pass a token only through --token-env NAME or --token-file PATH"
+        )));
+    }
+    Ok(())
+}
+
+/// A path shown in a message: lossy where it is not UTF-8, control characters escaped, any
+/// token-shaped part masked.
+pub fn display_path(path: &Path) -> String {
+    let text: String = path
+        .to_string_lossy()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    classify::shaped::mask_token_shaped(&text)
 }
 
 /// argh's error, without the values it quotes: a value may be a token given by mistake.
@@ -281,15 +387,36 @@ impl Config {
     /// Validates the flags and reads what they point at.
     pub fn from_args(
         args: Args,
+        os: &OsArgs,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, UsageError> {
         let usage = |m: String| Err(UsageError(m));
-        if !dotenv::is_valid_prefix(&args.variable_prefix) {
-            return usage(
-                "--variable-prefix must start with a letter or _ and use only A-Z, a-z, 0-9 and _"
-                    .into(),
-            );
+        refuse_os_placeholders(&args)?;
+        for (flag, value) in [
+            ("--project", &args.project),
+            ("--username", &args.username),
+            ("--token-file", &args.token_file),
+            ("--dotenv", &args.dotenv),
+            ("--json", &args.json),
+            ("--ca-file", &args.ca_file),
+            ("--pat-prefix", &args.pat_prefix),
+            ("--require-scopes", &args.require_scopes),
+        ] {
+            if let Some(value) = value {
+                refuse_token_shaped(flag, &os.path(value).to_string_lossy())?;
+            }
         }
+        for name in [
+            "CI_PROJECT_ID",
+            "CI_DEPLOY_USER",
+            "CI_SERVER_TLS_CA_FILE",
+            "SSL_CERT_FILE",
+        ] {
+            if let Some(value) = env(name) {
+                refuse_token_shaped(&format!("${name}"), &value)?;
+            }
+        }
+        dotenv::check_prefix(&args.variable_prefix).map_err(UsageError)?;
         if !(args.timeout > 0.0 && args.timeout <= 600.0) {
             return usage("--timeout must be more than 0 and at most 600 seconds".into());
         }
@@ -297,7 +424,20 @@ impl Config {
             None => Vec::new(),
             Some(list) => parse_scopes(list)?,
         };
-        let (token, source, variable_set) = read_token(&args, env)?;
+        if let Some(user) = args
+            .username
+            .as_deref()
+            .or(env("CI_DEPLOY_USER").as_deref())
+            && user.chars().any(|c| c == ':' || c.is_control())
+        {
+            return usage(
+                "--username (or $CI_DEPLOY_USER) holds a colon or a control character: no \
+                 GitLab user name does, and basic authentication cannot carry it"
+                    .into(),
+            );
+        }
+        let timeout = Duration::from_secs_f64(args.timeout);
+        let (token, source, variable_set) = read::token(&args, os, env, timeout)?;
         let claim = match args.expect {
             Some(kind) => Some(Claim {
                 kind,
@@ -323,12 +463,12 @@ impl Config {
         let server = if args.offline {
             None
         } else {
-            Some(server(&args, env)?)
+            Some(server::server(&args, env)?)
         };
-        let ca_files = if args.offline {
-            Vec::new()
-        } else {
-            read_ca_files(&args, env)?
+        // Plain http (loopback only) needs no CA: the files are not even read.
+        let (ca_files, ca_source) = match &server {
+            Some(s) if !s.plain_http => read::ca_files(&args, os, env, timeout)?,
+            _ => (Vec::new(), None),
         };
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         Ok(Config {
@@ -338,8 +478,8 @@ impl Config {
             ref_protected: env("CI_COMMIT_REF_PROTECTED").map(|v| v == "true"),
             server,
             format: args.format,
-            dotenv_path: args.dotenv,
-            json_path: args.json,
+            dotenv_path: args.dotenv.as_deref().map(|p| os.path(p)),
+            json_path: args.json.as_deref().map(|p| os.path(p)),
             variable_prefix: args.variable_prefix,
             claim,
             scopes,
@@ -352,8 +492,9 @@ impl Config {
             username_from_ci: nonempty(args.username.clone()).is_none()
                 && nonempty(env("CI_DEPLOY_USER")).is_some(),
             username: nonempty(args.username).or_else(|| nonempty(env("CI_DEPLOY_USER"))),
-            timeout: Duration::from_secs_f64(args.timeout),
+            timeout,
             ca_files,
+            ca_source,
             pat_prefix: nonempty(args.pat_prefix),
             admin_token,
             allow_runner_verify: args.allow_runner_verify,
@@ -380,162 +521,25 @@ fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {
     Ok(scopes)
 }
 
-fn read_token(
-    args: &Args,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Token, Source, bool), UsageError> {
-    match (&args.token_env, &args.token_file) {
-        (Some(_), Some(_)) => Err(UsageError(
-            "give either --token-env or --token-file, not both".into(),
-        )),
-        (None, Some(path)) if path == "-" => {
-            let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).map_err(|e| {
-                UsageError(format!("cannot read the token from standard input: {e}"))
-            })?;
-            Ok((
-                Token::new(&String::from_utf8_lossy(&bytes)),
-                Source::Stdin,
-                true,
-            ))
-        }
-        (None, Some(path)) => {
-            // The path is not repeated: a token passed here by mistake would be.
-            let bytes = std::fs::read(path).map_err(|e| {
-                UsageError(format!("cannot read the file given to --token-file: {e}"))
-            })?;
-            Ok((
-                Token::new(&String::from_utf8_lossy(&bytes)),
-                Source::File(path.clone()),
-                true,
-            ))
-        }
-        (Some(name), None) => Ok(from_variable(variable_name("--token-env", name, env)?, env)),
-        (None, None) => {
-            let name = if env("GITLAB_TOKEN").is_some() {
-                "GITLAB_TOKEN"
-            } else {
-                "CI_JOB_TOKEN"
-            };
-            Ok(from_variable(name, env))
-        }
-    }
-}
-
-/// The token in a variable; for a File-type CI/CD variable, whose value is the path of a file
-/// holding the token, the token in that file.
-fn from_variable(name: &str, env: &dyn Fn(&str) -> Option<String>) -> (Token, Source, bool) {
-    let Some(value) = env(name) else {
-        return (Token::new(""), Source::Env(name.to_owned()), false);
-    };
-    if value.starts_with('/')
-        && let Ok(bytes) = std::fs::read(&value)
+/// Values argh parsed that were not UTF-8: only paths may be.
+fn refuse_os_placeholders(args: &Args) -> Result<(), UsageError> {
+    let texts = [
+        ("--token-env", &args.token_env),
+        ("--url", &args.url),
+        ("--variable-prefix", &Some(args.variable_prefix.clone())),
+        ("--require-scopes", &args.require_scopes),
+        ("--project", &args.project),
+        ("--username", &args.username),
+        ("--pat-prefix", &args.pat_prefix),
+        ("--admin-token-env", &args.admin_token_env),
+    ];
+    match texts
+        .iter()
+        .find(|(_, v)| v.as_deref().is_some_and(|v| v.starts_with(OS_PLACEHOLDER)))
     {
-        let token = Token::new(&String::from_utf8_lossy(&bytes));
-        return (token, Source::EnvFile(name.to_owned()), true);
+        Some((flag, _)) => Err(UsageError(format!("{flag} takes UTF-8 text"))),
+        None => Ok(()),
     }
-    (Token::new(&value), Source::Env(name.to_owned()), true)
-}
-
-fn server(args: &Args, env: &dyn Fn(&str) -> Option<String>) -> Result<Server, UsageError> {
-    let nonempty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let (url, from) = match (
-        &args.url,
-        nonempty("CI_SERVER_URL"),
-        nonempty("CI_API_V4_URL"),
-    ) {
-        (Some(url), _, _) => (url.clone(), "--url"),
-        (None, Some(url), _) => (url, "$CI_SERVER_URL"),
-        (None, None, Some(api)) => {
-            let trimmed = api.trim_end_matches('/');
-            let root = trimmed.strip_suffix("/api/v4").unwrap_or(trimmed);
-            (root.to_owned(), "$CI_API_V4_URL")
-        }
-        (None, None, None) => ("https://gitlab.com".to_owned(), "the default"),
-    };
-    parse_server_url(url.trim()).map_err(|why| UsageError(format!("{from}: {why}")))
-}
-
-/// Validates a GitLab base URL: `http(s)://host[:port][/relative/root]`, plain http only for
-/// loopback hosts.
-pub fn parse_server_url(url: &str) -> Result<Server, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| "expected http:// or https:// followed by a host".to_owned())?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return Err(format!("unsupported scheme {scheme}: use https"));
-    }
-    if rest.contains(['?', '#', '@', ' ']) {
-        return Err("give only the scheme, host, port and relative URL root".into());
-    }
-    let rest = rest.trim_end_matches('/');
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default().to_owned()
-    };
-    let port = &authority[host.len()..];
-    if host.is_empty()
-        || !(port.is_empty()
-            || port
-                .strip_prefix(':')
-                .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok()))
-    {
-        return Err("expected a host and an optional numeric port".into());
-    }
-    let loopback = is_loopback(&host);
-    if scheme == "http" && !loopback {
-        return Err(format!(
-            "refusing to send a token in clear text to {host}: use https (plain http is only \
-             allowed for loopback addresses)"
-        ));
-    }
-    Ok(Server {
-        url: format!("{scheme}://{authority}{path}"),
-        host: authority.to_owned(),
-        loopback,
-    })
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn read_ca_files(
-    args: &Args,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, Vec<u8>)>, UsageError> {
-    let mut paths: Vec<(String, &str)> = Vec::new();
-    if let Some(path) = &args.ca_file {
-        paths.push((path.clone(), "--ca-file"));
-    }
-    for var in ["CI_SERVER_TLS_CA_FILE", "SSL_CERT_FILE"] {
-        if let Some(path) = env(var).filter(|p| !p.trim().is_empty()) {
-            paths.push((path, var));
-        }
-    }
-    paths
-        .into_iter()
-        .map(|(path, from)| {
-            std::fs::read(&path)
-                .map(|bytes| (path.clone(), bytes))
-                .map_err(|e| UsageError(format!("cannot read CA file {path} ({from}): {e}")))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -548,8 +552,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let mut all = vec!["glprobe".to_owned()];
-        all.extend(args.iter().map(|a| a.to_string()));
+        let mut all = vec![OsString::from("glprobe")];
+        all.extend(args.iter().map(OsString::from));
         parse(&all, &|name| vars.get(name).cloned())
     }
 

@@ -38,6 +38,7 @@ pub mod report;
 pub mod scrub;
 pub mod token;
 
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -49,12 +50,17 @@ use report::{Format, Report};
 
 /// Runs glprobe with these arguments (`args[0]` is the program name) and this environment;
 /// returns the exit code. Prints the report and any error; never panics on bad input.
-pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
+pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
     let config = match cli::parse(args, env) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Print(text)) => {
-            print(&text);
-            return exit::OK;
+            return match print(&text) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("glprobe: error: cannot write to standard output: {e}");
+                    exit::USAGE
+                }
+            };
         }
         Err(error) => {
             eprintln!("glprobe: error: {error}");
@@ -120,6 +126,7 @@ pub fn check(config: &Config) -> Result<Report, String> {
                 timeout: config.timeout,
                 request_timeout: None,
                 get_only: false,
+                proxy: server.proxy.clone(),
                 ca_files: config.ca_files.clone(),
             };
             let secrets = secrets(config);
@@ -146,6 +153,7 @@ pub fn check(config: &Config) -> Result<Report, String> {
         project: config.project.as_deref(),
         project_from_ci: config.project_from_ci,
         admin_token: config.admin_token.is_some(),
+        ca_source: config.ca_source.as_deref(),
     };
     let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
     Ok(Report::new(
@@ -160,11 +168,11 @@ pub fn check(config: &Config) -> Result<Report, String> {
     ))
 }
 
-/// Prints the report and writes the report files; returns the verdict's exit code, or the
-/// usage code when a report file cannot be written.
+/// Writes the report files, then prints the report; returns the verdict's exit code, or the
+/// usage code when a file or standard output cannot be written (files first, so that nothing
+/// on standard output claims a verdict whose files are missing).
 fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
     let render = |format| scrubber.scrub(&report.render(format, &config.variable_prefix));
-    print(&render(config.format));
     let files = [
         (&config.dotenv_path, Format::Dotenv),
         (&config.json_path, Format::Json),
@@ -173,15 +181,26 @@ fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
         if let Some(path) = path
             && let Err(e) = std::fs::write(path, render(format))
         {
-            eprintln!("glprobe: error: cannot write {}: {e}", scrubber.scrub(path));
+            eprintln!(
+                "glprobe: error: cannot write {}: {e}",
+                scrubber.scrub(&cli::display_path(path))
+            );
             return exit::USAGE;
         }
+    }
+    if let Err(e) = print(&render(config.format)) {
+        eprintln!("glprobe: error: cannot write the report to standard output: {e}");
+        return exit::USAGE;
     }
     report.diagnosis.exit_code()
 }
 
-/// Writes to standard output; a closed pipe (`| head`) is not an error.
-fn print(text: &str) {
+/// Writes to standard output. A closed pipe (`| head`) is not an error: the reader chose to
+/// stop; any other failure (`> /dev/full`) is.
+fn print(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

@@ -15,6 +15,8 @@ mod snapshots;
 mod faults;
 // GitLab's rate limits: Retry-After, RateLimit-*, the application limiter.
 mod limits;
+// Issue 8: what a careless user or an attacker types: pasted tokens, endless files, bad writes.
+mod hardening;
 // Secret safety: no kind, no answer, no format ever shows the token.
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.

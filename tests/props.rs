@@ -33,6 +33,7 @@ fn situation(source: &Source) -> Situation<'_> {
         project: Some("278"),
         project_from_ci: false,
         admin_token: false,
+        ca_source: None,
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod jwt;
 pub mod lint;
 pub mod routable;
+pub mod shaped;
 
 use crate::token::{Kind, Token};
 pub use jwt::JobClaims;

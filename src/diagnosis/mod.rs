@@ -66,6 +66,9 @@ pub struct Situation<'a> {
     pub project_from_ci: bool,
     /// Whether an administrator's token was given.
     pub admin_token: bool,
+    /// The CA files trusted instead of the embedded roots, as `--ca-file (path), …`; `None`
+    /// when the embedded Mozilla roots were used.
+    pub ca_source: Option<&'a str>,
 }
 
 /// A problem found, with its explanation and the way out.

@@ -87,6 +87,7 @@ impl Case<'_> {
                 project: None,
                 project_from_ci: false,
                 admin_token: false,
+                ca_source: None,
             },
         )
     }

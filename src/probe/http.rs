@@ -52,6 +52,8 @@ pub struct Settings {
     /// Refuse to send anything but GET (the audit): a request of another method fails without
     /// a byte sent.
     pub get_only: bool,
+    /// The proxy URL (`None`: connect directly). Loopback servers never get one.
+    pub proxy: Option<String>,
     /// PEM files whose certificates replace the embedded roots: `(path, contents)`.
     pub ca_files: Vec<(String, Vec<u8>)>,
 }
@@ -304,8 +306,14 @@ impl Client {
             for (path, pem) in &settings.ca_files {
                 let before = certs.len();
                 for item in ureq::tls::parse_pem(pem) {
-                    if let Ok(PemItem::Certificate(cert)) = item {
-                        certs.push(cert);
+                    match item {
+                        Ok(PemItem::Certificate(cert)) => certs.push(cert),
+                        Ok(_) => {}
+                        Err(_) => {
+                            return Err(format!(
+                                "CA file {path} holds a PEM block that does not parse"
+                            ));
+                        }
                     }
                 }
                 if certs.len() == before {
@@ -321,9 +329,15 @@ impl Client {
             .accept("application/json")
             .timeout_global(Some(settings.timeout))
             .tls_config(tls.build());
-        if settings.loopback {
-            config = config.proxy(None);
-        }
+        // The environment is read by the CLI, not here: ureq's own reading of it is replaced.
+        let proxy = match &settings.proxy {
+            Some(url) if !settings.loopback => Some(
+                ureq::Proxy::new(url)
+                    .map_err(|_| "the proxy URL in the environment does not parse".to_owned())?,
+            ),
+            _ => None,
+        };
+        config = config.proxy(proxy);
         Ok(Client {
             agent: config.build().into(),
             base_url: settings.base_url.clone(),

@@ -56,13 +56,33 @@ pub fn render(report: &Report, prefix: &str) -> String {
                 .join(",")
         }),
     ];
-    let mut out = String::new();
-    for (name, value) in NAMES.iter().zip(values) {
-        if let Some(value) = value.filter(|v| is_safe_value(v)) {
-            out.push_str(&format!("{prefix}{name}={value}\n"));
-        }
+    let lines: Vec<String> = NAMES
+        .iter()
+        .zip(values)
+        .filter_map(|(name, value)| {
+            let value = value.filter(|v| is_safe_value(v) && v.len() <= MAX_VALUE_BYTES)?;
+            Some(format!("{prefix}{name}={value}\n"))
+        })
+        .collect();
+    within_limit(lines)
+}
+
+/// The longest value written: a longer one (a hostile server's 100 KB "user name") is left
+/// out, never cut into a wrong value.
+pub const MAX_VALUE_BYTES: usize = 1024;
+/// The first variables are the contract every pipeline reads; they are always written.
+const CONTRACT_VARIABLES: usize = 4;
+
+/// Drops the longest of the optional lines until the file is under GitLab's size limit.
+fn within_limit(mut lines: Vec<String>) -> String {
+    let total = |lines: &[String]| lines.iter().map(String::len).sum::<usize>();
+    while total(&lines) >= MAX_BYTES && lines.len() > CONTRACT_VARIABLES {
+        let longest = (CONTRACT_VARIABLES..lines.len())
+            .max_by_key(|&i| lines[i].len())
+            .unwrap_or(CONTRACT_VARIABLES);
+        lines.remove(longest);
     }
-    out
+    lines.concat()
 }
 
 /// Values are drawn from this alphabet: nothing GitLab strips, rejects or keeps as a quote.
@@ -72,14 +92,57 @@ fn is_safe_value(value: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || b"_-.,:@/+".contains(&b))
 }
 
+/// The longest variable prefix: the keys stay short and the file far from GitLab's limit.
+pub const MAX_PREFIX_CHARS: usize = 32;
+
+/// GitLab's predefined variables outside the reserved `CI_` and `GITLAB_` namespaces that a
+/// prefix plus one of [`NAMES`] could spell (`CHAT_` + `USER_ID`).
+const PREDEFINED_ELSEWHERE: [&str; 5] = [
+    "CHAT_CHANNEL",
+    "CHAT_INPUT",
+    "CHAT_USER_ID",
+    "TRIGGER_PAYLOAD",
+    "KUBECONFIG",
+];
+
 /// A prefix is usable when every key it makes passes GitLab's key rule and is a name a shell
 /// can read; an empty prefix would write `USER=` and `KIND=` over the job's own variables.
 pub fn is_valid_prefix(prefix: &str) -> bool {
-    prefix.len() <= 200
-        && prefix.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && prefix
+    check_prefix(prefix).is_ok()
+}
+
+/// Checks a variable prefix; the error is a usage message that does not repeat the prefix.
+/// Besides the key rule, a prefix must not make keys that override GitLab's predefined
+/// variables in later jobs (`CI_` would write `CI_JOB_ID` and `CI_PROJECT_ID`).
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() || prefix.len() > MAX_PREFIX_CHARS {
+        return Err(format!(
+            "--variable-prefix takes 1 to {MAX_PREFIX_CHARS} characters"
+        ));
+    }
+    if !prefix.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        || !prefix
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Err(
+            "--variable-prefix must start with a letter or _ and use only A-Z, a-z, 0-9 and _"
+                .to_owned(),
+        );
+    }
+    let collides = prefix.starts_with("CI_")
+        || prefix.starts_with("GITLAB_")
+        || NAMES
+            .iter()
+            .any(|name| PREDEFINED_ELSEWHERE.contains(&format!("{prefix}{name}").as_str()));
+    if collides {
+        return Err(
+            "--variable-prefix would write variables named like GitLab's predefined ones (CI_…, \
+             GITLAB_…, CHAT_…), which would override them in later jobs: choose another prefix"
+                .to_owned(),
+        );
+    }
+    Ok(())
 }
 
 /// Checks a dotenv file against GitLab's parser rules; the error names the first broken rule.

@@ -33,9 +33,7 @@ pub(super) fn usable<'a>(
                 FailureKind::Tls => Finding::new(
                     Reason::TlsError,
                     format!("The TLS handshake with {host} failed: {}.", failure.detail),
-                    "For an instance with its own CA, pass --ca-file PATH (jobs get \
-                     CI_SERVER_TLS_CA_FILE from the runner); check the certificate's name and \
-                     dates. This says nothing about the token.",
+                    tls_next(sit),
                     TLS_DOCS,
                 ),
                 FailureKind::Protocol => Finding::new(
@@ -79,7 +77,9 @@ pub(super) fn usable<'a>(
         );
     }
     if status == 429 {
-        return Err(Said::Undetermined(crate::diagnosis::limits::rate_limited(x, sit)));
+        return Err(Said::Undetermined(crate::diagnosis::limits::rate_limited(
+            x, sit,
+        )));
     }
     if status >= 500 {
         return server_error(
@@ -356,4 +356,20 @@ pub(super) fn registry_error(response: &Response) -> Option<String> {
         .as_array()?
         .first()
         .and_then(|e| str_field(e, "code"))
+}
+
+/// What to do about a failed handshake, given which certificates were trusted.
+fn tls_next(sit: &Situation<'_>) -> String {
+    let check = "check the certificate's name and dates. This says nothing about the token.";
+    match sit.ca_source {
+        None => format!(
+            "glprobe trusted its embedded Mozilla roots. For an instance with its own CA, pass \
+             --ca-file PATH (jobs get CI_SERVER_TLS_CA_FILE from the runner); {check}"
+        ),
+        Some(source) => format!(
+            "glprobe trusted only the certificates in {source}, which replace the embedded \
+             roots: make sure they include the CA that signed {}'s certificate; {check}",
+            sit.server_host
+        ),
+    }
 }
