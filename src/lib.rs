@@ -71,7 +71,7 @@ pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
     // never hold the token, and this makes sure of it (a user name or project given the
     // token's value by mistake, say).
     let mut secrets = secrets(&config);
-    if classify::lint::is_variable_reference(config.token.expose()) {
+    if classify::lint::is_placeholder(config.token.expose()) {
         secrets.retain(|s| s != &config.token);
     }
     let scrubber = Scrubber::new(&secrets.iter().collect::<Vec<_>>());

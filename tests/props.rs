@@ -8,6 +8,7 @@ use glprobe::diagnosis::{Claim, Requirements, Situation, diagnose};
 use glprobe::probe::http::{Body, Exchange, Method, Response, Scrubber};
 use glprobe::probe::{Answer, Check};
 use glprobe::report::{Format, Report, dotenv};
+use glprobe::scrub::MIN_PIECE;
 use glprobe::token::{Kind, Source, Token};
 use proptest::prelude::*;
 
@@ -286,4 +287,129 @@ proptest! {
         let text = report.render(Format::Dotenv, &prefix);
         prop_assert!(dotenv::validate(&text).is_ok(), "{:?}\n{text}", dotenv::validate(&text));
     }
+
+    #[test]
+    fn hostile_echoes_of_pieces_and_control_characters_never_come_out(
+        check in 0usize..CHECKS.len(),
+        status in proptest::sample::select(vec![200u16, 401, 403, 404]),
+        start in 0usize..30,
+        len in 12usize..40,
+        spelling in 0usize..4,
+        noise in "\\PC{0,30}",
+        control in proptest::sample::select(vec!['\n', '\r', '\u{1b}', '\u{7}', '\u{0}', '\u{9b}', '\u{7f}', '\u{202e}']),
+        kind in 0usize..4,
+    ) {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let routable = routable::encode("glpat-", routable::Version::V1, &[7; 16], &[("o", 1), ("u", 42)]);
+        let text = [routable.as_str(), "glcbt-64_xKq7Tz9VbNw3RmPa2sYe", "xKq7Tz9VbNw3RmPa2sYe", "gldt-xKq7Tz9VbNw3RmPa2sYe"][kind];
+        let token = Token::new(text);
+        let part = secret_part(text);
+        prop_assume!(start + MIN_PIECE <= part.len());
+        let piece = &part[start..(start + len).min(part.len())];
+        let spelled = match spelling {
+            0 => piece.to_owned(),
+            1 => STANDARD.encode(piece),
+            2 => URL_SAFE_NO_PAD.encode(piece),
+            _ => glprobe::probe::http::percent_encode(piece),
+        };
+        let hostile = format!("{noise}{control}u{spelled}{control}TOKEN_VALID=true");
+        let scrubber = Scrubber::new(&[&token]);
+        let body = Body::parse("application/json", gitlab_json(hostile, 3).as_bytes(), &scrubber);
+        let answers = vec![answer(CHECKS[check], status, body.clone()), answer(Check::PatUser, status, body)];
+        let reports = all_reports(&token, &answers, false);
+        for window in part.as_bytes().windows(MIN_PIECE) {
+            let window = std::str::from_utf8(window).unwrap();
+            prop_assert!(!reports.contains(window), "a piece {window:?} came out:\n{reports}");
+        }
+        let raw = reports.chars().find(|&c| c != '\n' && glprobe::scrub::is_unsafe_char(c));
+        prop_assert!(raw.is_none(), "a raw {raw:?} came out:\n{reports}");
+        // Only the dotenv report's own line: no forged one from a server text.
+        let forged = reports.lines().filter(|l| l.starts_with("TOKEN_VALID=")).count();
+        prop_assert_eq!(forged, 1, "{}", reports);
+    }
+}
+
+#[test]
+fn the_dotenv_report_stays_under_gitlabs_limit_whatever_the_server_says() {
+    let token = Token::new("glpat-SecretCanaryQwerty12");
+    let huge_user = "a".repeat(100 * 1024);
+    let scopes: Vec<String> = (0..600).map(|i| format!("scope_{i}")).collect();
+    let self_body = serde_json::json!({"id": 1, "name": huge_user, "scopes": scopes, "active": true,
+        "revoked": false, "expires_at": null, "user_id": 5});
+    let user_body =
+        serde_json::json!({"id": 5, "username": huge_user, "bot": false, "state": "active"});
+    let answers = vec![
+        answer(Check::PatSelf, 200, Body::Json(self_body)),
+        answer(Check::PatUser, 200, Body::Json(user_body)),
+    ];
+    let class = classify::classify(&token, &ctx());
+    let source = Source::Env("TOK".into());
+    let d = diagnose(
+        &class,
+        &answers,
+        &Requirements::default(),
+        &situation(&source),
+    );
+    let report = Report::new(
+        &token,
+        source.clone(),
+        &class,
+        None,
+        Some("https://x".into()),
+        &answers,
+        d,
+        NOW,
+    );
+    for prefix in ["TOKEN_", &"P".repeat(dotenv::MAX_PREFIX_CHARS)] {
+        let text = report.render(Format::Dotenv, prefix);
+        assert!(
+            dotenv::validate(&text).is_ok(),
+            "{:?}",
+            dotenv::validate(&text)
+        );
+        assert!(text.len() < dotenv::MAX_BYTES);
+        for name in ["KIND", "VALID", "REASON", "EXIT_CODE"] {
+            assert!(text.contains(&format!("{prefix}{name}=")), "{name} missing");
+        }
+        assert!(
+            !text.contains(&format!("{prefix}USER=")),
+            "a 100 KB user name was written"
+        );
+    }
+    // Many values each under the per-value limit, together over the file limit: the longest go.
+    let long = |c: char| c.to_string().repeat(dotenv::MAX_VALUE_BYTES - 10);
+    let scopes: Vec<String> = (0..5).map(|i| long(char::from(b'a' + i))).collect();
+    let self_body = serde_json::json!({"id": 1, "name": "n", "scopes": scopes, "active": true,
+        "revoked": false, "expires_at": null, "user_id": 5});
+    let answers = vec![
+        answer(Check::PatSelf, 200, Body::Json(self_body)),
+        answer(
+            Check::PatUser,
+            200,
+            Body::Json(serde_json::json!({"id": 5, "username": long('u'), "bot": false})),
+        ),
+    ];
+    let d = diagnose(
+        &class,
+        &answers,
+        &Requirements::default(),
+        &situation(&source),
+    );
+    let report = Report::new(
+        &token,
+        source.clone(),
+        &class,
+        None,
+        Some("https://x".into()),
+        &answers,
+        d,
+        NOW,
+    );
+    let text = report.render(Format::Dotenv, "TOKEN_");
+    assert!(
+        dotenv::validate(&text).is_ok(),
+        "{:?}",
+        dotenv::validate(&text)
+    );
 }

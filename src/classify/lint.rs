@@ -71,6 +71,13 @@ pub fn is_variable_reference(text: &str) -> bool {
     unexpanded_variable(text).is_some()
 }
 
+/// True when the whole value is a placeholder, not a secret: a variable reference, or GitLab's
+/// log mask `[MASKED]`. The scrubber leaves these alone, so that their explanation can quote
+/// them.
+pub fn is_placeholder(text: &str) -> bool {
+    text == "[MASKED]" || is_variable_reference(text)
+}
+
 /// `$NAME`, `${NAME}` or `$$NAME` making up the whole value.
 fn unexpanded_variable(text: &str) -> Option<String> {
     let rest = text.trim_start_matches('$');

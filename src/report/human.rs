@@ -231,7 +231,10 @@ fn relative_days(days: i64) -> String {
 }
 
 /// Writes `label` padded to the label column, then `text` wrapped at [`WIDTH`].
+/// Every control character of the text is escaped first: texts from GitLab and from the token
+/// (names, messages, a JWT's issuer) cannot forge lines or reach the terminal raw.
 fn line(out: &mut String, label: &str, text: &str) {
+    let text = crate::scrub::escape_controls(text);
     let mut current = format!("{label:<LABEL$}");
     let mut empty = true;
     for word in text.split(' ') {

@@ -171,7 +171,24 @@ pub fn render(report: &Report) -> String {
             })
             .collect(),
     };
-    let mut text = serde_json::to_string_pretty(&document).expect("the report serializes");
+    let mut text = json_escape_unsafe(
+        &serde_json::to_string_pretty(&document).expect("the report serializes"),
+    );
     text.push('\n');
     text
+}
+
+/// serde_json escapes C0 control characters; this escapes the rest of the unsafe ones (DEL,
+/// C1, bidirectional formatting) as `\uXXXX`, so the document holds none raw. Outside strings
+/// a JSON document is ASCII, so every such character is inside a string.
+pub fn json_escape_unsafe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if crate::scrub::is_unsafe_char(c) && !matches!(c, '\n' | ' ') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use crate::classify::Classification;
 use crate::diagnosis::{Claim, Diagnosis};
 use crate::probe::Answer;
-use crate::token::{Source, Token};
+use crate::token::{Kind, Source, Token};
 
 /// The output formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +86,19 @@ pub struct Report {
     pub now: i64,
 }
 
+/// The fewest characters a value needs before its fingerprint is shown: a short password
+/// pasted by mistake (`hello`) could be found from its SHA-256 prefix with a dictionary.
+pub const MIN_FINGERPRINT_CHARS: usize = 20;
+
+/// Whether the value has a token's length and shape (a kind, or candidate kinds, recognised
+/// from its text), so that its fingerprint gives nothing away: tokens are random, passwords and
+/// words are not.
+fn has_token_shape(token: &Token, class: &Classification) -> bool {
+    let recognised =
+        !matches!(class.kind, Kind::Unknown | Kind::None) || !class.candidates.is_empty();
+    recognised && token.expose().len() >= MIN_FINGERPRINT_CHARS
+}
+
 impl Report {
     /// Assembles the report.
     #[allow(clippy::too_many_arguments)]
@@ -117,7 +130,7 @@ impl Report {
         Report {
             source,
             masked: token.masked(&class.prefix),
-            fingerprint: (!token.is_empty()).then(|| token.fingerprint()),
+            fingerprint: has_token_shape(token, class).then(|| token.fingerprint()),
             prefix: class.prefix.clone(),
             instance_prefix: class.instance_prefix.clone(),
             shape: class.shape.name(),
