@@ -202,6 +202,11 @@ pub struct Config {
     pub admin_token: Option<Token>,
     /// `--allow-runner-verify`.
     pub allow_runner_verify: bool,
+    /// The job token GitLab put in `CI_REPOSITORY_URL` (user `gitlab-ci-token`): compared with
+    /// `CI_JOB_TOKEN` in memory, scrubbed like the token, never shown.
+    pub repository_job_token: Option<Token>,
+    /// `CI_JOB_ID`, when glprobe runs in a job.
+    pub ci_job_id: Option<u64>,
 }
 
 /// What the command line asks for.
@@ -498,6 +503,10 @@ impl Config {
             pat_prefix: nonempty(args.pat_prefix),
             admin_token,
             allow_runner_verify: args.allow_runner_verify,
+            repository_job_token: env("CI_REPOSITORY_URL")
+                .as_deref()
+                .and_then(repository_job_token),
+            ci_job_id: env("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
         })
     }
 }
@@ -519,6 +528,16 @@ fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {
         ));
     }
     Ok(scopes)
+}
+
+/// The password of `https://gitlab-ci-token:<token>@host/…`, as GitLab writes
+/// `CI_REPOSITORY_URL`: the job's own token, whatever `CI_JOB_TOKEN` was overridden with.
+fn repository_job_token(url: &str) -> Option<Token> {
+    let (_, rest) = url.split_once("://")?;
+    let (userinfo, _) = rest.split_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    (user == "gitlab-ci-token" && !password.is_empty())
+        .then(|| Token::new(&crate::scrub::percent_decode(password)))
 }
 
 /// Values argh parsed that were not UTF-8: only paths may be.

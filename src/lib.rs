@@ -89,6 +89,7 @@ pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
 fn secrets(config: &Config) -> Vec<token::Token> {
     let mut secrets = vec![config.token.clone()];
     secrets.extend(config.admin_token.clone());
+    secrets.extend(config.repository_job_token.clone());
     if let Some(user) = &config.username {
         secrets.push(token::Token::new(&format!(
             "{user}:{}",
@@ -118,8 +119,13 @@ pub fn check(config: &Config) -> Result<Report, String> {
         admin: config.admin_token.as_ref(),
     };
     let planned = probe::plan(&class, &inputs);
+    // A job token of another instance goes nowhere: --url would only refuse it.
+    let foreign = config
+        .server
+        .as_ref()
+        .is_some_and(|s| class.foreign_issuer(&s.host).is_some());
     let answers = match &config.server {
-        Some(server) if !planned.is_empty() => {
+        Some(server) if !planned.is_empty() && !foreign => {
             let settings = Settings {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
@@ -154,6 +160,8 @@ pub fn check(config: &Config) -> Result<Report, String> {
         project_from_ci: config.project_from_ci,
         admin_token: config.admin_token.is_some(),
         ca_source: config.ca_source.as_deref(),
+        ci_job_id: config.ci_job_id,
+        job_token_override: job_token_override(config, &class),
     };
     let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
     Ok(Report::new(
@@ -166,6 +174,23 @@ pub fn check(config: &Config) -> Result<Report, String> {
         diagnosis,
         now,
     ))
+}
+
+/// Whether `CI_JOB_TOKEN` is not the job's own token: it differs from the password GitLab put
+/// in `CI_REPOSITORY_URL`, or it is a JWT of another job than `CI_JOB_ID`. Compared in memory.
+fn job_token_override(
+    config: &Config,
+    class: &classify::Classification,
+) -> Option<diagnosis::Override> {
+    if config.source.variable() != Some("CI_JOB_TOKEN") || config.token.is_empty() {
+        return None;
+    }
+    if let Some(own) = &config.repository_job_token {
+        return (own != &config.token).then_some(diagnosis::Override::RepositoryUrl);
+    }
+    let token = class.job.as_ref()?.job_id?;
+    let running = config.ci_job_id?;
+    (token != running).then_some(diagnosis::Override::JobId { token, running })
 }
 
 /// Writes the report files, then prints the report; returns the verdict's exit code, or the

@@ -144,7 +144,8 @@ const REDACTED: &str = "[REDACTED]";
 /// `user:token` pair, the value's; all of it when it has none.
 fn secret_part(token: &Token) -> &str {
     let text = token.expose();
-    let value = match text.split_once(['=', ':']) {
+    let line = text.strip_prefix("export ").unwrap_or(text);
+    let value = match line.split_once(['=', ':']) {
         Some((name, value))
             if !value.is_empty()
                 && !name.is_empty()
@@ -195,6 +196,30 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Decodes `%XX` escapes (invalid ones are kept as they are).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.

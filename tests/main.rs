@@ -17,6 +17,8 @@ mod faults;
 mod limits;
 // Issue 8: what a careless user or an attacker types: pasted tokens, endless files, bad writes.
 mod hardening;
+// Issue 8: verdicts and wording at the edges (redirects, overrides, non-tokens, dates).
+mod verdicts;
 // Secret safety: no kind, no answer, no format ever shows the token.
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.

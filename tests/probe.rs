@@ -493,22 +493,30 @@ fn oauth_access_tokens() {
         ]);
     }
 
-    // Unknown to GitLab as an OAuth token: it may still be an old OAuth application secret.
+    // Refused by both: unknown. An application secret is never a bearer token, so that
+    // reading is a note with how to check one, not a reason to leave the verdict open.
     let routes = Routes::new()
         .on("GET", "/oauth/token/info", fixtures::oauth_invalid())
         .on("GET", USER, Reply::unauthorized());
     let p = check(token, routes, &[], &[]);
-    p.verdict(4, "unknown", "unknown", "unverifiable");
+    p.verdict(1, "unknown", "false", "unknown_token");
     assert_eq!(
         p.env["TOKEN_CANDIDATES"],
         "oauth_access_token,oauth_application_secret"
     );
-    assert!(
-        p.text()
-            .contains("may still be an OAuth application secret"),
-        "{}",
-        p.text()
-    );
+    let text = format!("{} {}", p.text(), p.json["notes"]);
+    assert!(text.contains("OAuth application secret"), "{text}");
+    assert!(text.contains("--expect oauth_application_secret"), "{text}");
+    assert!(text.contains("--admin-token-env"), "{text}");
+    // OAuth tokens are refreshed or authorized again, never "rotated".
+    let routes = Routes::new()
+        .on("GET", "/oauth/token/info", fixtures::oauth_invalid())
+        .on("GET", USER, Reply::expired());
+    let p = check(token, routes, &[], &[]);
+    let text = p.text();
+    assert!(text.contains("refresh token"), "{text}");
+    assert!(!text.contains("rotate"), "{text}");
+    assert_eq!(p.json["docs"], "https://docs.gitlab.com/api/oauth2/");
 }
 
 // Job tokens.
@@ -603,19 +611,37 @@ fn a_database_job_token_refused_without_a_project() {
 
 #[test]
 fn a_job_token_from_another_instance() {
-    let jwt = job_jwt(8, 278, 3600, "gitlab.other.example");
-    let routes = Routes::new().on("GET", JOB, Reply::unauthorized()).on(
-        "POST",
-        "/api/v4/projects/278/trigger/pipeline",
-        Reply::json(500, json!({"message": "500 Internal Server Error"})),
-    );
-    let p = check(&jwt, routes, &[], &[]);
-    p.verdict(1, "job_token", "false", "unknown_token");
-    assert!(
-        p.text().contains("issued by gitlab.other.example"),
-        "{}",
-        p.text()
-    );
+    // Never sent: --url would only refuse it, and the token would have travelled for nothing.
+    let routes = || {
+        Routes::new().on("GET", JOB, Reply::unauthorized()).on(
+            "POST",
+            "/api/v4/projects/278/trigger/pipeline",
+            Reply::json(500, json!({"message": "500 Internal Server Error"})),
+        )
+    };
+    for issuer in [
+        "gitlab.other.example",
+        "https://GitLab.Other.Example:8443/root",
+    ] {
+        let jwt = job_jwt(8, 278, 3600, issuer);
+        let p = check(&jwt, routes(), &["--project", "acme/app"], &[]);
+        p.verdict(4, "job_token", "unknown", "unverifiable")
+            .asked(&[]);
+        let text = p.text();
+        assert!(
+            text.contains("--url https://gitlab.other.example"),
+            "{text}"
+        );
+    }
+    // The same host in another spelling (case, port, scheme) is this instance: sent.
+    for issuer in ["127.0.0.1", "HTTPS://127.0.0.1:443/"] {
+        let jwt = job_jwt(8, 278, 3600, issuer);
+        let p = check(&jwt, routes(), &[], &[]);
+        assert!(!p.requests.is_empty(), "{issuer}: not sent");
+    }
+    // An issuer that is not a plain host name blocks nothing.
+    let p = check(&job_jwt(8, 278, 3600, "not a host"), routes(), &[], &[]);
+    assert!(!p.requests.is_empty(), "not sent");
 }
 
 #[test]
@@ -822,7 +848,8 @@ fn feature_flags_client_tokens() {
         &["--project", "278"],
         &[],
     );
-    p.verdict(1, "feature_flags_client_token", "false", "unknown_token")
+    // 401 is also the answer for an unknown project: the token is not called invalid.
+    p.verdict(4, "feature_flags_client_token", "unknown", "unverifiable")
         .asked(&[("GET", path, via)]);
     let p = check(&token, Routes::new(), &["--project", "group/app"], &[]);
     p.verdict(4, "feature_flags_client_token", "unknown", "unverifiable")

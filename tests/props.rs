@@ -35,6 +35,8 @@ fn situation(source: &Source) -> Situation<'_> {
         project_from_ci: false,
         admin_token: false,
         ca_source: None,
+        ci_job_id: None,
+        job_token_override: None,
     }
 }
 

@@ -13,6 +13,8 @@ use super::routable::parse_base36;
 
 const SUBJECT_PREFIX: &str = "gid://gitlab/Ci::Build/";
 const AUDIENCE: &str = "gitlab-authz-token";
+/// 9999-12-31T23:59:59Z: the last instant a calendar date of four digits can name.
+const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 
 /// The claims of a GitLab job token that glprobe reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +59,34 @@ struct RawClaims {
     g: Option<Value>,
 }
 
+/// The host name in a JWT's `iss`: `gitlab.example.com`, or the host of
+/// `https://gitlab.example.com:8443/root`, lowercased. `None` when it is not a plain host name
+/// (then nothing can be compared).
+pub fn issuer_host(iss: &str) -> Option<String> {
+    let rest = iss.split_once("://").map_or(iss, |(scheme, rest)| {
+        if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") {
+            rest
+        } else {
+            ""
+        }
+    });
+    let authority = rest.split('/').next().unwrap_or_default();
+    host_of(authority)
+}
+
+/// The host of `host[:port]` or `[v6]:port`, lowercased; `None` unless it is a plain name.
+pub fn host_of(authority: &str) -> Option<String> {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
+    plain.then(|| host.to_ascii_lowercase())
+}
+
 /// True when the text has the three dot-separated parts of a JWT with a JSON header.
 pub fn looks_like_jwt(text: &str) -> bool {
     text.starts_with("eyJ") && text.split('.').count() == 3
@@ -94,7 +124,12 @@ pub fn decode(jwt: &str) -> Result<JobClaims, JwtError> {
     Ok(JobClaims {
         job_id,
         issuer: raw.iss,
-        expires_at: raw.exp.as_ref().and_then(Value::as_i64),
+        // A date GitLab could write (1970 to 9999); anything else is no expiry to report.
+        expires_at: raw
+            .exp
+            .as_ref()
+            .and_then(Value::as_i64)
+            .filter(|exp| (0..=MAX_UNIX_SECONDS).contains(exp)),
         issued_at: raw.iat.as_ref().and_then(Value::as_i64),
         project_id: raw.p.as_ref().and_then(routing_id),
         user_id: raw.u.as_ref().and_then(routing_id),

@@ -30,7 +30,30 @@ pub enum Mistake {
         /// The character is invisible when printed (U+200B, U+00A0, U+FEFF, …).
         invisible: bool,
     },
+    /// Longer than any GitLab token can be.
+    TooLong {
+        /// The value's length in characters.
+        chars: usize,
+        /// The longest a token of its shape can be.
+        limit: usize,
+    },
+    /// The name of a variable (`CI_JOB_TOKEN`) instead of its value.
+    VariableName {
+        /// The name (not a secret: it is the whole value).
+        name: String,
+    },
+    /// A whole `NAME=value` line (`GITLAB_TOKEN=glpat-…`, `export …`) instead of the value.
+    AssignmentLine {
+        /// The variable's name (the part before `=`; the value is never shown).
+        name: String,
+    },
 }
+
+/// The longest a GitLab token can be: JWT job tokens carry their claims (about 1 KB; 8 KiB
+/// leaves room for larger claims); every other token is well under 255 characters.
+pub const MAX_JWT_CHARS: usize = 8 * 1024;
+/// See [`MAX_JWT_CHARS`].
+pub const MAX_TOKEN_CHARS: usize = 255;
 
 /// Finds the first mistake in a trimmed, non-empty value.
 pub fn check(text: &str) -> Option<Mistake> {
@@ -39,6 +62,23 @@ pub fn check(text: &str) -> Option<Mistake> {
     }
     if let Some(name) = unexpanded_variable(text) {
         return Some(Mistake::UnexpandedVariable { name });
+    }
+    let limit = if text.contains("eyJ") {
+        MAX_JWT_CHARS
+    } else {
+        MAX_TOKEN_CHARS
+    };
+    let chars = text.chars().count();
+    if chars > limit {
+        return Some(Mistake::TooLong { chars, limit });
+    }
+    if is_variable_name(text) {
+        return Some(Mistake::VariableName {
+            name: text.to_owned(),
+        });
+    }
+    if let Some(name) = assignment_name(text) {
+        return Some(Mistake::AssignmentLine { name });
     }
     if text.chars().any(char::is_whitespace) {
         let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
@@ -75,7 +115,29 @@ pub fn is_variable_reference(text: &str) -> bool {
 /// log mask `[MASKED]`. The scrubber leaves these alone, so that their explanation can quote
 /// them.
 pub fn is_placeholder(text: &str) -> bool {
-    text == "[MASKED]" || is_variable_reference(text)
+    text == "[MASKED]" || is_variable_reference(text) || is_variable_name(text)
+}
+
+/// An environment variable's name as people write them: capitals, digits and underscores, with
+/// at least one underscore (`CI_JOB_TOKEN`, `GITLAB_TOKEN`). No token looks like this.
+fn is_variable_name(text: &str) -> bool {
+    (3..=64).contains(&text.len())
+        && text.starts_with(|c: char| c.is_ascii_uppercase())
+        && text.contains('_')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The name of a `NAME=value` or `export NAME=value` line; `None` for anything else.
+fn assignment_name(text: &str) -> Option<String> {
+    let line = text.strip_prefix("export ").unwrap_or(text);
+    let (name, value) = line.split_once('=')?;
+    let is_name = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (is_name && !value.trim_matches('=').is_empty()).then(|| name.to_owned())
 }
 
 /// `$NAME`, `${NAME}` or `$$NAME` making up the whole value.

@@ -102,6 +102,16 @@ pub struct Classification {
 }
 
 impl Classification {
+    /// The issuer of a JWT job token when it is another instance than `server` (`host[:port]`
+    /// of `--url`): host names compared case-insensitively, ports and schemes ignored. Such a
+    /// token is never sent. `None` when the issuer is this server, or not a plain host name.
+    pub fn foreign_issuer(&self, server: &str) -> Option<&str> {
+        let iss = self.job.as_ref()?.issuer.as_deref()?;
+        let issuer = jwt::issuer_host(iss)?;
+        let server = jwt::host_of(server)?;
+        (issuer != server).then_some(iss)
+    }
+
     fn new(kind: Kind, shape: Shape) -> Classification {
         Classification {
             kind,

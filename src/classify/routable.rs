@@ -88,12 +88,20 @@ pub fn decode(text: &str) -> Outcome {
         // A v1 marker with a broken tail is a truncated token; without the marker the dot may
         // mean anything, so make no claim.
         return match version {
-            Version::V1 => Outcome::Corrupted(format!(
-                "only {} characters follow its `.01.` field instead of {}: the end of the \
-                 token is missing or altered",
-                tail.chars().count(),
-                LENGTH_LEN + CRC_LEN
-            )),
+            Version::V1 => Outcome::Corrupted({
+                let (have, want) = (tail.chars().count(), LENGTH_LEN + CRC_LEN);
+                let what = if have < want {
+                    "the end of the token is missing or altered"
+                } else if have > want {
+                    "something was added at the end, or the token was altered"
+                } else {
+                    "the token was altered"
+                };
+                let count = if have < want { "only " } else { "" };
+                format!(
+                    "{count}{have} characters follow its `.01.` field instead of {want}: {what}"
+                )
+            }),
             Version::V0 => Outcome::NotRoutable,
         };
     }

@@ -69,6 +69,25 @@ pub struct Situation<'a> {
     /// The CA files trusted instead of the embedded roots, as `--ca-file (path), …`; `None`
     /// when the embedded Mozilla roots were used.
     pub ca_source: Option<&'a str>,
+    /// `CI_JOB_ID`: glprobe runs inside this job, which is running.
+    pub ci_job_id: Option<u64>,
+    /// Evidence that `CI_JOB_TOKEN` is not the token GitLab gave this job.
+    pub job_token_override: Option<Override>,
+}
+
+/// Why `CI_JOB_TOKEN` is known not to be the job's own token (compared in memory; none of the
+/// values is ever shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Override {
+    /// It differs from the password GitLab put in `CI_REPOSITORY_URL` (user `gitlab-ci-token`).
+    RepositoryUrl,
+    /// It is a JWT of another job than `CI_JOB_ID`.
+    JobId {
+        /// The job the token belongs to.
+        token: u64,
+        /// The running job.
+        running: u64,
+    },
 }
 
 /// A problem found, with its explanation and the way out.
@@ -195,7 +214,16 @@ pub fn diagnose(
             findings.push(offline::defect_finding(defect, class, situation));
             Validity::Invalid
         }
-        None if situation.offline => Validity::Unknown,
+        None if situation.offline => {
+            if class.kind == Kind::Unknown && class.candidates.is_empty() {
+                findings.push(offline::unrecognised());
+            }
+            Validity::Unknown
+        }
+        None if class.foreign_issuer(situation.server_host).is_some() => {
+            findings.push(offline::foreign_issuer(class, situation));
+            Validity::Unknown
+        }
         None => {
             let verdict = gitlab::verdict(class, answers, situation);
             facts.merge(verdict.facts);
@@ -226,6 +254,11 @@ pub fn diagnose(
             &possible,
             owner_known,
         ));
+    }
+    if let Some(evidence) = situation.job_token_override
+        && !findings.iter().any(|f| f.reason == Reason::KindMismatch)
+    {
+        findings.push(offline::job_token_override(evidence));
     }
     if validity == Validity::Valid {
         findings.extend(requirements::scopes(requirements, kind, &facts));

@@ -1,13 +1,14 @@
 //! What the text alone proves: the facts it carries, and the defects that end a run before any
 //! request (missing, malformed, corrupted, an expired JWT).
 
-use super::{Facts, Finding, Situation};
+use super::{Facts, Finding, Override, Situation};
 use crate::classify::{Classification, Defect, Mistake};
 use crate::date::{Day, format_utc};
 use crate::reason::Reason;
 use crate::token::{Kind, Source};
 
 const TOKENS_DOCS: &str = "https://docs.gitlab.com/security/tokens/";
+const VARIABLES_DOCS: &str = "https://docs.gitlab.com/ci/variables/";
 const PROTECTED_DOCS: &str = "https://docs.gitlab.com/ci/variables/#protect-a-cicd-variable";
 const WHERE_VARIABLES_DOCS: &str =
     "https://docs.gitlab.com/ci/variables/where_variables_can_be_used/";
@@ -140,6 +141,30 @@ fn malformed(mistake: &Mistake, class: &Classification) -> Finding {
         _ => TOKENS_DOCS,
     };
     let (summary, next) = match mistake {
+        Mistake::TooLong { chars, limit } => (
+            format!(
+                "The value is {chars} characters long; no GitLab token of this shape is longer \
+                 than {limit}: this is not a token, or several things pasted together."
+            ),
+            "Copy only the token itself, from where it was created.".to_owned(),
+        ),
+        Mistake::VariableName { name } => (
+            format!("The value is `{name}`: the name of a variable, not its value."),
+            format!(
+                "Pass the name to --token-env ({name}) and glprobe reads its value; in a script, \
+                 write ${name} where the value belongs."
+            ),
+        ),
+        Mistake::AssignmentLine { name } => (
+            format!(
+                "The value is a whole `{name}=…` line, not the token: GitLab would receive the \
+                 name and the = sign too."
+            ),
+            format!(
+                "Store only the part after `=` as the value of {name} (CI/CD variables and \
+                 secret stores take the value alone)."
+            ),
+        ),
         Mistake::InnerWhitespace {
             wrapped_jwt: true,
             lines,
@@ -216,4 +241,56 @@ fn malformed(mistake: &Mistake, class: &Classification) -> Finding {
         ),
     };
     Finding::new(Reason::Malformed, summary, next, docs)
+}
+
+/// The text has no GitLab token's shape: nothing can be asked of GitLab, and nothing says it
+/// is fine. The same finding online and `--offline`.
+pub fn unrecognised() -> Finding {
+    Finding::new(
+        Reason::Unverifiable,
+        "glprobe does not recognise this text as any kind of GitLab token, so it has no \
+         question to ask GitLab.",
+        "Check that the value is the token itself, not its name, a URL, or an ID token \
+         meant for another service.",
+        Kind::Unknown.docs(),
+    )
+}
+
+/// A JWT job token of another instance: never sent to `--url`, which would only refuse it.
+pub fn foreign_issuer(class: &Classification, sit: &Situation<'_>) -> Finding {
+    let iss = class.foreign_issuer(sit.server_host).unwrap_or_default();
+    let host = crate::classify::jwt::issuer_host(iss).unwrap_or_else(|| iss.to_owned());
+    Finding::new(
+        Reason::Unverifiable,
+        format!(
+            "This job token was issued by {iss}, but --url points at {}: GitLab only accepts \
+             its own job tokens, so glprobe did not send it there.",
+            sit.server_host
+        ),
+        format!("Check it against its own instance: glprobe --url https://{host}"),
+        Kind::JobToken.docs(),
+    )
+}
+
+/// `CI_JOB_TOKEN` holds something else than the token GitLab gave this job.
+pub fn job_token_override(evidence: Override) -> Finding {
+    let how = match evidence {
+        Override::RepositoryUrl => "it differs from the job token GitLab put in \
+                                   $CI_REPOSITORY_URL (compared in memory; neither is shown)"
+            .to_owned(),
+        Override::JobId { token, running } => {
+            format!("it belongs to job {token}, while this is job {running} ($CI_JOB_ID)")
+        }
+    };
+    Finding::new(
+        Reason::KindMismatch,
+        format!(
+            "$CI_JOB_TOKEN is not the token GitLab gave this job: {how}. A CI/CD variable named \
+             CI_JOB_TOKEN (project, group or instance) overrides GitLab's own."
+        ),
+        "Delete or rename the CI_JOB_TOKEN variable in Settings > CI/CD > Variables so the job \
+         gets GitLab's job token, and keep any other token in a variable of its own (for \
+         example GITLAB_TOKEN).",
+        VARIABLES_DOCS,
+    )
 }

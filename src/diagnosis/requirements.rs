@@ -43,19 +43,26 @@ pub fn claim(
     };
     let wanted = claim.kind.with_article();
     let finding = match claim.variable.as_deref() {
-        Some(var @ ("CI_JOB_TOKEN" | "CI_REGISTRY_PASSWORD")) => Finding::new(
-            Reason::KindMismatch,
-            format!(
-                "${var} holds {actual}, not the job token GitLab provides: a CI/CD variable \
-                 named {var} (project, group or instance) overrides GitLab's own."
-            ),
-            format!(
-                "Delete or rename the {var} variable in Settings > CI/CD > Variables so the job \
-                 gets GitLab's job token, and keep this token in a variable of its own (for \
-                 example GITLAB_TOKEN)."
-            ),
-            VARIABLES_DOCS,
-        ),
+        Some(var @ ("CI_JOB_TOKEN" | "CI_REGISTRY_PASSWORD" | "CI_DEPLOY_PASSWORD")) => {
+            let (given, provided) = if var == "CI_DEPLOY_PASSWORD" {
+                ("deploy token", "the deploy token named gitlab-deploy-token")
+            } else {
+                ("job token", "GitLab's job token")
+            };
+            Finding::new(
+                Reason::KindMismatch,
+                format!(
+                    "${var} holds {actual}, not the {given} GitLab provides: a CI/CD variable \
+                     named {var} (project, group or instance) overrides GitLab's own."
+                ),
+                format!(
+                    "Delete or rename the {var} variable in Settings > CI/CD > Variables so the \
+                     job gets {provided}, and keep this token in a variable of its own (for \
+                     example GITLAB_TOKEN)."
+                ),
+                VARIABLES_DOCS,
+            )
+        }
         Some(var) => Finding::new(
             Reason::KindMismatch,
             format!("${var} should hold {wanted}, but it holds {actual}."),
@@ -162,14 +169,18 @@ pub fn expiry(requirements: &Requirements<'_>, kind: Kind, facts: &Facts) -> Opt
         ));
     };
     (days < min).then(|| {
-        let when = match days {
-            0 => "today".to_owned(),
-            1 => "tomorrow".to_owned(),
-            d => format!("in {d} days"),
+        let summary = match days {
+            0 => format!("The token expires today ({day})"),
+            1 => format!("The token expires tomorrow ({day})"),
+            d if d < 0 => format!(
+                "The token's expiry date, {day}, was {} days ago, yet GitLab accepts it",
+                d.unsigned_abs()
+            ),
+            d => format!("The token expires on {day}, in {d} days"),
         };
         Finding::new(
             Reason::ExpiringSoon,
-            format!("The token expires on {day}, {when}; you require at least {min} days left."),
+            format!("{summary}; you require at least {min} days left."),
             "Rotate it or create a new one now, and update every variable that holds it."
                 .to_owned(),
             kind.docs(),

@@ -88,6 +88,8 @@ impl Case<'_> {
                 project_from_ci: false,
                 admin_token: false,
                 ca_source: None,
+                ci_job_id: None,
+                job_token_override: None,
             },
         )
     }

@@ -184,7 +184,7 @@ pub(super) fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
                     Facts::default(),
                     "/oauth/token/info refused it, but the API accepts it.".to_owned(),
                 ),
-                Some((u, Ok(r))) if r.status == 401 => refused(r, kind, u, sit),
+                Some((u, Ok(r))) if r.status == 401 => oauth_hint(refused(r, kind, u, sit)),
                 Some((_, Ok(r))) if r.status == 403 => user_state(r, "its user")
                     .unwrap_or_else(|| Said::accepted(kind, Facts::default())),
                 _ => Said::Rejected(Finding::new(
@@ -195,8 +195,7 @@ pub(super) fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
                         str_field(json(response), "error_description")
                             .unwrap_or_else(|| "invalid_token".to_owned())
                     ),
-                    "Refresh it with the application's refresh token, or authorize the application \
-                 again.",
+                    OAUTH_NEXT,
                     kind.docs(),
                 )),
             }
@@ -204,6 +203,22 @@ pub(super) fn oauth(answers: &[Answer], sit: &Situation<'_>) -> Said {
         _ => unexpected(x, response),
     })
 }
+
+/// OAuth tokens are refreshed or authorized again, never rotated like access tokens.
+fn oauth_hint(said: Said) -> Said {
+    match said {
+        Said::Rejected(mut finding) => {
+            finding.next = OAUTH_NEXT.to_owned();
+            finding.docs = Kind::OauthAccessToken.docs();
+            Said::Rejected(finding)
+        }
+        other => other,
+    }
+}
+
+/// What to do with a refused OAuth access token.
+pub(super) const OAUTH_NEXT: &str = "Refresh it with the application's refresh token, or \
+    authorize the application again (OAuth access tokens last two hours by default).";
 
 #[cfg(test)]
 mod tests {

@@ -61,18 +61,33 @@ pub(super) fn usable<'a>(
         )))
     };
     if (300..400).contains(&status) {
-        let to = response
+        // Shown without its query: a sign-in front end may put state in it.
+        let location = response
             .location
             .as_deref()
-            .map(|l| format!(" to {l}"))
-            .unwrap_or_default();
+            .map(|l| l.split(['?', '#']).next().unwrap_or_default());
+        let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
+        let other_host = location
+            .filter(|l| l.contains("://"))
+            .and_then(crate::classify::jwt::issuer_host)
+            .filter(|h| Some(h) != crate::classify::jwt::host_of(host).as_ref());
+        let next = match other_host {
+            Some(other) => format!(
+                "{host} sends this request on to another host, {other}: a sign-in (SSO) or \
+                 proxy front end, not GitLab's API, and glprobe never sends the token there. \
+                 Point --url at an address where GitLab's API answers directly (ask the \
+                 instance's administrators), or run glprobe from a network that reaches it."
+            ),
+            None => "Point --url at the address GitLab redirects to on the same host (https \
+                     instead of http, the relative URL root)."
+                .to_owned(),
+        };
         return server_error(
             format!(
                 "GitLab answered {request} with a redirect ({status}){to}; glprobe never \
                  follows a redirect with a token."
             ),
-            "Point --url at the address GitLab redirects to (https instead of http, the \
-             canonical host name, the relative URL root).",
+            &next,
             API_DOCS,
         );
     }

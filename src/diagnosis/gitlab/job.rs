@@ -56,6 +56,18 @@ pub(super) fn job_refused(class: &Classification, answers: &[Answer], sit: &Situ
         .and_then(|j| j.job_id)
         .map(|id| format!("job {id}"))
         .unwrap_or_else(|| "its job".to_owned());
+    let next = match sit.ci_job_id {
+        // Inside a running job: this is not the job's own token, whatever it is.
+        Some(running) => format!(
+            "This runs inside job {running}, which is running, so the token is not its own: a \
+             token kept from an earlier job, or a CI/CD variable that overrides CI_JOB_TOKEN. \
+             Use $CI_JOB_TOKEN as GitLab sets it (delete or rename any variable of that name); \
+             for work across jobs, use a project access token."
+        ),
+        None => "Use the CI_JOB_TOKEN of a job that is running now; for work after the job, \
+                 use a project access token."
+            .to_owned(),
+    };
     let not_running = |why: &str| {
         Said::Rejected(Finding::new(
             Reason::JobNotRunning,
@@ -63,8 +75,7 @@ pub(super) fn job_refused(class: &Classification, answers: &[Answer], sit: &Situ
                 "The token is a genuine job token, but {job} {why}: GitLab only accepts a job \
                  token while its job runs."
             ),
-            "Use the CI_JOB_TOKEN of a job that is running now; for work after the job, use a \
-             project access token.",
+            next.clone(),
             kind.docs(),
         ))
     };
@@ -102,24 +113,8 @@ pub(super) fn job_refused(class: &Classification, answers: &[Answer], sit: &Situ
             _ => {}
         }
     }
-    if let Some(claims) = &class.job {
-        let host = host_name(sit.server_host);
-        if let Some(iss) = claims
-            .issuer
-            .as_deref()
-            .filter(|iss| !iss.eq_ignore_ascii_case(host))
-        {
-            return Said::Rejected(Finding::new(
-                Reason::UnknownToken,
-                format!(
-                    "This job token was issued by {iss}, but --url points at {}: GitLab only \
-                     accepts its own job tokens.",
-                    sit.server_host
-                ),
-                format!("Run glprobe with --url https://{iss} (CI jobs have CI_SERVER_URL)."),
-                kind.docs(),
-            ));
-        }
+    // A token of another instance is never sent (see Classification::foreign_issuer).
+    if class.job.is_some() {
         return not_running(
             "has finished, was cancelled or erased (the token is refused before its expiry)",
         );
@@ -134,12 +129,4 @@ pub(super) fn job_refused(class: &Classification, answers: &[Answer], sit: &Situ
             .to_owned(),
         kind.docs(),
     ))
-}
-
-/// The host of `host[:port]` or `[v6]:port`, as GitLab writes it in a JWT's `iss`.
-pub(super) fn host_name(authority: &str) -> &str {
-    match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    }
 }

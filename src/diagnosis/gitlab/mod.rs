@@ -110,6 +110,27 @@ pub fn verdict(class: &Classification, answers: &[Answer], sit: &Situation<'_>) 
         let (kind, said) = results.into_iter().nth(i).expect("index in range");
         return into_verdict(said, Some(kind));
     }
+    // 64 hex refused as an OAuth access token: an application secret from before `gloas-` is
+    // never a bearer token, so that reading cannot make the token work; it is unknown.
+    // Both /oauth/token/info and /user must have refused it: a failed follow-up decides nothing.
+    let user_refused = find(answers, Check::OauthUser)
+        .and_then(|x| x.outcome.as_ref().ok())
+        .is_some_and(|r| r.status == 401);
+    if let Some((_, Said::Rejected(finding))) = results
+        .iter()
+        .find(|(k, _)| *k == Kind::OauthAccessToken)
+        .filter(|_| user_refused && class.candidates.contains(&Kind::OauthApplicationSecret))
+    {
+        let mut verdict = into_verdict(Said::Rejected(finding.clone()), None);
+        verdict.notes.push(
+            "64 hex characters can also be an OAuth application secret from before the \
+             `gloas-` prefix; a secret is never sent as a bearer token, so it cannot be checked \
+             this way. To check one, ask an administrator: --expect oauth_application_secret \
+             with --admin-token-env NAME, or compare it in Admin > Applications."
+                .to_owned(),
+        );
+        return verdict;
+    }
     let names = |pick: fn(&Said) -> bool| -> Vec<String> {
         results
             .iter()
@@ -271,14 +292,7 @@ fn evaluate(kind: Kind, class: &Classification, answers: &[Answer], sit: &Situat
         | Kind::ScimToken
         | Kind::WorkspaceToken
         | Kind::RunnerRegistrationToken => unverifiable(kind, no_safe_probe(kind), ADMIN_HINT, sit),
-        Kind::Unknown => Said::Undetermined(Finding::new(
-            Reason::Unverifiable,
-            "glprobe does not recognise this text as any kind of GitLab token, so it has no \
-             question to ask GitLab.",
-            "Check that the value is the token itself, not its name, a URL, or an ID token \
-             meant for another service.",
-            Kind::Unknown.docs(),
-        )),
+        Kind::Unknown => Said::Undetermined(crate::diagnosis::offline::unrecognised()),
         _ => no_answer(kind),
     }
 }

@@ -76,13 +76,22 @@ pub(super) fn unleash(x: &Exchange, sit: &Situation<'_>) -> Said {
     let kind = Kind::FeatureFlagsClientToken;
     read(x, sit, true, |response| match response.status {
         200 => Said::accepted(kind, Facts::default()),
-        401 if says(response, "401 Unauthorized") => refused_for_project(
-            kind,
-            "it is unknown or was reset",
-            sit,
-            "Copy the instance ID again from the project's Deploy > Feature flags > Configure, \
-             and check --project.",
-        ),
+        // The Unleash API answers 401 for an unknown project too (never 404): the answer
+        // cannot tell a wrong token from a wrong project, so it calls neither invalid.
+        401 if says(response, "401 Unauthorized") => Said::Undetermined(Finding::new(
+            Reason::Unverifiable,
+            format!(
+                "GitLab refuses this feature flags client token for project {}; the Unleash API \
+                 answers the same for a token that is unknown or was reset and for a project \
+                 that does not exist or is not the token's, so this does not prove the token \
+                 invalid.",
+                sit.project.unwrap_or_default()
+            ),
+            "Check that --project is the numeric id of the project whose Deploy > Feature \
+             flags > Configure shows this instance ID, then copy the instance ID again from \
+             there.",
+            kind.docs(),
+        )),
         _ => unexpected(x, response),
     })
 }
