@@ -18,7 +18,7 @@ use argh::FromArgs;
 
 use crate::classify;
 use crate::diagnosis::Claim;
-use crate::report::{Format, dotenv};
+use crate::report::{Format, colour, dotenv};
 use crate::token::{Kind, Source, Token};
 
 /// Identify a GitLab token from its text, check it with one side-effect-free request, and
@@ -123,6 +123,11 @@ pub struct Args {
     #[argh(switch)]
     pub allow_runner_verify: bool,
 
+    /// colour the human report: auto (a terminal or a GitLab job, unless $NO_COLOR), always or
+    /// never
+    #[argh(option, arg_name = "WHEN", default = "colour::Choice::Auto")]
+    pub color: colour::Choice,
+
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
@@ -168,6 +173,8 @@ pub struct Config {
     pub server: Option<Server>,
     /// The report on standard output.
     pub format: Format,
+    /// How to paint the human report on standard output.
+    pub colour: colour::Style,
     /// Where to also write the dotenv report.
     pub dotenv_path: Option<PathBuf>,
     /// Where to also write the JSON report.
@@ -483,6 +490,14 @@ impl Config {
             ref_protected: env("CI_COMMIT_REF_PROTECTED").map(|v| v == "true"),
             server,
             format: args.format,
+            colour: colour::Setting {
+                choice: args.color,
+                terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                gitlab_job: env("GITLAB_CI").as_deref() == Some("true"),
+                no_color: env("NO_COLOR").is_some_and(|v| !v.is_empty()),
+                force: env("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0"),
+            }
+            .style(),
             dotenv_path: args.dotenv.as_deref().map(|p| os.path(p)),
             json_path: args.json.as_deref().map(|p| os.path(p)),
             variable_prefix: args.variable_prefix,

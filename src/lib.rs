@@ -213,7 +213,11 @@ fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
             return exit::USAGE;
         }
     }
-    if let Err(e) = print(&render(config.format)) {
+    let mut text = render(config.format);
+    if config.format == Format::Human {
+        text = report::colour::paint(&text, report, config.colour, report.now);
+    }
+    if let Err(e) = print(&text) {
         eprintln!("glprobe: error: cannot write the report to standard output: {e}");
         return exit::USAGE;
     }

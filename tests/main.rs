@@ -19,6 +19,8 @@ mod limits;
 mod hardening;
 // Issue 8: verdicts and wording at the edges (redirects, overrides, non-tokens, dates).
 mod verdicts;
+// Colour in terminals and GitLab job logs; never in JSON, dotenv or files.
+mod colour;
 // Secret safety: no kind, no answer, no format ever shows the token.
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.

@@ -4,6 +4,7 @@
 //! Pure: renderers return text; the caller writes it. The token never reaches a report: only
 //! its masked form and fingerprint do.
 
+pub mod colour;
 pub mod dotenv;
 pub mod human;
 pub mod json;
