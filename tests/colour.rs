@@ -24,7 +24,8 @@ fn offline(args: &[&str], vars: &[(&str, &str)]) -> Outcome {
 #[test]
 fn each_colour_decision() {
     // (args, environment, coloured, GitLab sections around the requests made)
-    let cases: &[(&[&str], &[(&str, &str)], bool, bool)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], bool, bool);
+    let cases: &[Case] = &[
         (&[], &[], false, false),
         (&["--color", "always"], &[], true, false),
         (&["--color=always"], &[("NO_COLOR", "1")], true, false),
