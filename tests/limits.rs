@@ -132,13 +132,15 @@ fn no_path_is_asked_again_before_retry_after() {
         // 1970-01-01 was a Thursday.
         let weekday =
             ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-        let (y, m, d) = civil(days);
+        let ymd = glprobe::date::Day::from_unix(at).to_string();
+        let parts: Vec<usize> = ymd.split('-').map(|p| p.parse().unwrap()).collect();
+        let (y, m, d) = (parts[0], parts[1], parts[2]);
         let months = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
         format!(
             "{weekday}, {d:02} {} {y} {:02}:{:02}:{:02} GMT",
-            months[m as usize - 1],
+            months[m - 1],
             secs / 3600,
             secs % 3600 / 60,
             secs % 60
@@ -189,17 +191,4 @@ fn the_application_limiter_without_retry_after_is_backed_off_and_named() {
     assert_eq!(times.len(), 3, "three attempts with backoff");
     assert!(times[1].duration_since(times[0]) >= Duration::from_millis(200));
     assert!(times[2].duration_since(times[1]) >= Duration::from_millis(450));
-}
-
-/// Howard Hinnant's civil_from_days, for the HTTP date above.
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
