@@ -128,6 +128,10 @@ pub struct Args {
     #[argh(option, arg_name = "WHEN", default = "colour::Choice::Auto")]
     pub color: colour::Choice,
 
+    /// print the JSON Schema of the --format json report and exit
+    #[argh(switch)]
+    pub json_schema: bool,
+
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
@@ -246,6 +250,9 @@ pub fn parse(
         Err(early) if early.status.is_ok() => return Ok(Command::Print(early.output)),
         Err(early) => return Err(UsageError(argh_error(&early.output))),
     };
+    if args.json_schema {
+        return Ok(Command::Print(crate::report::json::SCHEMA.to_owned()));
+    }
     if args.version {
         return Ok(Command::Print(format!(
             "glprobe {}\n",

@@ -21,6 +21,8 @@ mod hardening;
 mod verdicts;
 // Colour in terminals and GitLab job logs; never in JSON, dotenv or files.
 mod colour;
+// The JSON Schema of the JSON report: printed, and met by every report.
+mod schema;
 // Secret safety: no kind, no answer, no format ever shows the token.
 mod leaks;
 // Property tests: arbitrary input never panics and never comes back out.

@@ -12,6 +12,9 @@ use crate::token::Source;
 /// The version of the JSON document's shape.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The JSON Schema (draft 2020-12) of the document, as `glprobe --json-schema` prints it.
+pub const SCHEMA: &str = include_str!("schema.json");
+
 #[derive(Serialize)]
 struct Document<'a> {
     schema_version: u32,
@@ -191,4 +194,33 @@ pub fn json_escape_unsafe(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reason::Reason;
+    use crate::token::Kind;
+
+    fn enum_of(schema: &serde_json::Value, def: &str) -> Vec<String> {
+        schema["$defs"][def]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("$defs.{def}.enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_schema_names_every_kind_and_reason() {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA).expect("the schema parses");
+        assert_eq!(
+            schema["properties"]["schema_version"]["const"],
+            SCHEMA_VERSION
+        );
+        let kinds: Vec<String> = Kind::ALL.iter().map(|k| k.name().to_owned()).collect();
+        assert_eq!(enum_of(&schema, "kind"), kinds);
+        let reasons: Vec<String> = Reason::ALL.iter().map(|r| r.code().to_owned()).collect();
+        assert_eq!(enum_of(&schema, "reason"), reasons);
+    }
 }

@@ -143,12 +143,48 @@ impl Run {
                 .unwrap();
         }
         let output = child.wait_with_output().expect("wait for glprobe");
+        keep_json_reports(&self.args, &output.stdout);
         Outcome {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             elapsed: started.elapsed(),
         }
+    }
+}
+
+/// Where every JSON report the tests produce is kept, for `tests/run` to validate them all
+/// against the JSON Schema (src/report/schema.json) after the suite.
+pub fn json_reports_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("json-reports")
+}
+
+/// Keeps the run's JSON reports: standard output with `--format json`, and any `--json` file.
+fn keep_json_reports(args: &[String], stdout: &[u8]) {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = json_reports_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let mut keep = |bytes: &[u8]| {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = dir.join(format!("{}-{n}.json", std::process::id()));
+        std::fs::write(path, bytes).expect("keep a JSON report");
+    };
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+            .or_else(|| {
+                args.iter()
+                    .find_map(|a| a.strip_prefix(&format!("{flag}=")).map(str::to_owned))
+            })
+    };
+    if value("--format").as_deref() == Some("json") && stdout.starts_with(b"{") {
+        keep(stdout);
+    }
+    if let Some(path) = value("--json")
+        && let Ok(bytes) = std::fs::read(&path)
+    {
+        keep(&bytes);
     }
 }
 
