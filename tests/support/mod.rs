@@ -164,7 +164,7 @@ fn keep_json_reports(args: &[String], stdout: &[u8]) {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = json_reports_dir();
     let _ = std::fs::create_dir_all(&dir);
-    let mut keep = |bytes: &[u8]| {
+    let keep = |bytes: &[u8]| {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let path = dir.join(format!("{}-{n}.json", std::process::id()));
         std::fs::write(path, bytes).expect("keep a JSON report");
