@@ -35,6 +35,7 @@ pub mod diagnosis;
 pub mod probe;
 pub mod reason;
 pub mod report;
+pub mod request;
 pub mod scrub;
 pub mod token;
 
