@@ -120,6 +120,11 @@ pub struct Args {
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
+
+    /// explain a request that failed: 'METHOD PATH' (for example 'GET /api/v4/projects/123');
+    /// says whether this token can work there; only GET and HEAD are sent
+    #[argh(option, arg_name = "REQUEST")]
+    pub request: Option<String>,
 }
 
 /// A usage error: exit 2, one line.
@@ -190,6 +195,10 @@ pub struct Config {
     pub admin_token: Option<Token>,
     /// `--allow-runner-verify`.
     pub allow_runner_verify: bool,
+    /// `--request`: the request to explain.
+    pub request: Option<crate::request::Parsed>,
+    /// `CI_PROJECT_PATH`: the job's own project, for `--request`.
+    pub ci_project_path: Option<String>,
 }
 
 /// What the command line asks for.
@@ -331,6 +340,18 @@ impl Config {
             read_ca_files(&args, env)?
         };
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let request = match args.request.as_deref() {
+            None => None,
+            Some(text) => {
+                // A full URL is checked against the GitLab URL even offline.
+                let host = match &server {
+                    Some(s) => Some(s.clone()),
+                    None if text.contains("://") => Some(crate::cli::server(&args, env)?),
+                    None => None,
+                };
+                Some(crate::request::parse(text, host.as_ref()).map_err(UsageError)?)
+            }
+        };
         Ok(Config {
             token,
             source,
@@ -357,6 +378,8 @@ impl Config {
             pat_prefix: nonempty(args.pat_prefix),
             admin_token,
             allow_runner_verify: args.allow_runner_verify,
+            request,
+            ci_project_path: nonempty(env("CI_PROJECT_PATH")),
         })
     }
 }

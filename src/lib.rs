@@ -113,8 +113,8 @@ pub fn check(config: &Config) -> Result<Report, String> {
         admin: config.admin_token.as_ref(),
     };
     let planned = probe::plan(&class, &inputs);
-    let answers = match &config.server {
-        Some(server) if !planned.is_empty() => {
+    let client = match &config.server {
+        Some(server) if !planned.is_empty() || config.request.is_some() => {
             let settings = Settings {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
@@ -122,8 +122,13 @@ pub fn check(config: &Config) -> Result<Report, String> {
                 ca_files: config.ca_files.clone(),
             };
             let secrets = secrets(config);
-            let client = Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?;
-            probe::run(&client, &config.token, &class, &inputs, &planned)
+            Some(Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?)
+        }
+        _ => None,
+    };
+    let answers = match &client {
+        Some(client) if !planned.is_empty() => {
+            probe::run(client, &config.token, &class, &inputs, &planned)
         }
         _ => Vec::new(),
     };
@@ -146,8 +151,28 @@ pub fn check(config: &Config) -> Result<Report, String> {
         project_from_ci: config.project_from_ci,
         admin_token: config.admin_token.is_some(),
     };
-    let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
-    Ok(Report::new(
+    let mut diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
+    // `--request`: after the token's own check, the request itself (GET and HEAD only).
+    let explained = config.request.as_ref().map(|parsed| {
+        let exchange = client
+            .as_ref()
+            .filter(|_| diagnosis::request::should_send(parsed, diagnosis.kind, diagnosis.validity))
+            .and_then(|client| probe::request::send(client, diagnosis.kind, &config.token, parsed));
+        let context = diagnosis::request::Context {
+            kind: diagnosis.kind,
+            validity: diagnosis.validity,
+            token_reason: diagnosis.reason,
+            facts: &diagnosis.facts,
+            offline: situation.offline,
+            ci_project_path: config.ci_project_path.as_deref(),
+        };
+        let explained = diagnosis::request::explain(parsed, &context, exchange.as_ref());
+        (explained, exchange)
+    });
+    if let Some((explained, _)) = &explained {
+        diagnosis.add_request(explained);
+    }
+    let mut report = Report::new(
         &config.token,
         config.source.clone(),
         &class,
@@ -156,7 +181,11 @@ pub fn check(config: &Config) -> Result<Report, String> {
         &answers,
         diagnosis,
         now,
-    ))
+    );
+    if let Some((explained, exchange)) = explained {
+        report.add_request(explained.verdict, exchange.as_ref());
+    }
+    Ok(report)
 }
 
 /// Prints the report and writes the report files; returns the verdict's exit code, or the

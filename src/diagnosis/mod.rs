@@ -6,6 +6,7 @@
 
 mod gitlab;
 mod offline;
+pub mod request;
 mod requirements;
 
 use crate::classify::{Classification, Defect};

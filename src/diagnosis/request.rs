@@ -1,0 +1,652 @@
+//! Explaining a `--request`: whether this token can ever work on that route (route knowledge),
+//! and why GitLab answered what it did when the request was sent (GET and HEAD only).
+//!
+//! Pure. GitLab's answer is read for its status and its error message only: a response body
+//! may hold private data, so nothing else of it is kept. The messages matched are GitLab's own
+//! (reference note access.md, sections 4.1, 5.2, 5.5 and 6).
+
+use super::{Diagnosis, Facts, Finding, SCOPES_DOCS};
+use crate::probe::http::{Body, Exchange, FailureKind, Response};
+use crate::reason::{Group, Reason, Validity};
+use crate::request::{Parsed, Verdict, routes, scopes};
+use crate::token::Kind;
+
+const JOB_TOKEN_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/";
+const ALLOWLIST_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/#add-a-group-or-project-to-the-job-token-allowlist";
+const FINE_GRAINED_DOCS: &str = "https://docs.gitlab.com/ci/jobs/fine_grained_permissions/";
+const MEMBERS_DOCS: &str = "https://docs.gitlab.com/user/project/members/";
+const API_DOCS: &str = "https://docs.gitlab.com/api/rest/";
+const RATE_LIMIT_DOCS: &str = "https://docs.gitlab.com/security/rate_limits/";
+/// The longest GitLab message quoted.
+const MESSAGE_CHARS: usize = 300;
+
+/// What the request's explanation needs to know about the token and the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The token's kind (after GitLab's answers narrowed it).
+    pub kind: Kind,
+    /// Whether GitLab accepted the token itself.
+    pub validity: Validity,
+    /// The token's own verdict.
+    pub token_reason: Reason,
+    /// What is known about the token.
+    pub facts: &'a Facts,
+    /// `--offline`.
+    pub offline: bool,
+    /// `CI_PROJECT_PATH`: the job's project, to tell it from another project given by path.
+    pub ci_project_path: Option<&'a str>,
+}
+
+/// The request verdict, and what it adds to the run's findings and notes.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    /// For the reports.
+    pub verdict: Verdict,
+    /// A problem with this request, if any.
+    pub finding: Option<Finding>,
+    /// A fact worth telling.
+    pub note: Option<String>,
+}
+
+/// True when glprobe sends the request: GET or HEAD on the REST API, after the token's own
+/// check accepted it, for a kind whose carrier it knows.
+pub fn should_send(parsed: &Parsed, kind: Kind, validity: Validity) -> bool {
+    validity == Validity::Valid
+        && parsed.method.is_read()
+        && parsed.is_rest()
+        && (kind == Kind::JobToken || kind == Kind::OauthAccessToken || kind.is_access_token())
+}
+
+/// What route knowledge says, before any answer.
+struct Knowledge {
+    found: Option<routes::Match>,
+    accepted: bool,
+    permissions: String,
+    scopes: Vec<&'static str>,
+    /// The project of a project route, decoded for display.
+    project: Option<String>,
+    /// The target is the job's own project: `None` when it cannot be told.
+    own: Option<bool>,
+}
+
+fn knowledge(parsed: &Parsed, ctx: &Context<'_>) -> Knowledge {
+    let found = parsed
+        .is_rest()
+        .then(|| routes::find(parsed.method, parsed.api_path()))
+        .flatten();
+    let raw_project = found.as_ref().and_then(|m| m.project()).map(str::to_owned);
+    let own = raw_project.as_deref().and_then(|p| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            ctx.facts.project_id.map(|id| id.to_string() == p)
+        } else {
+            ctx.ci_project_path
+                .map(|own| own.eq_ignore_ascii_case(&decode_path(p)))
+        }
+    });
+    Knowledge {
+        accepted: found.is_some() || parsed.path.starts_with("/jwt/auth"),
+        permissions: found
+            .as_ref()
+            .map(|m| m.route.permissions.join(","))
+            .unwrap_or_default(),
+        scopes: scopes::needed(parsed),
+        project: raw_project.as_deref().map(decode_path),
+        own,
+        found,
+    }
+}
+
+/// Builds the request verdict. `exchange` is GitLab's answer, when the request was sent.
+pub fn explain(parsed: &Parsed, ctx: &Context<'_>, exchange: Option<&Exchange>) -> Explained {
+    let k = knowledge(parsed, ctx);
+    let line = parsed.line();
+    let response = exchange.and_then(|x| x.outcome.as_ref().ok());
+    let mut verdict = Verdict {
+        method: parsed.method.as_str(),
+        path: parsed.shown(),
+        route: k.found.as_ref().map(|m| m.route.template),
+        job_token_accepted: k.accepted,
+        job_token_permission: (!k.permissions.is_empty()).then(|| k.permissions.clone()),
+        scopes_needed: k.scopes.clone(),
+        sent: exchange.is_some(),
+        status: response.map(|r| r.status),
+        message: response.and_then(gitlab_message),
+        allowed: None,
+        reason: None,
+        summary: String::new(),
+    };
+    let job = ctx.kind == Kind::JobToken;
+    let own_only_elsewhere = k
+        .found
+        .as_ref()
+        .is_some_and(|m| m.route.is_own_project_only())
+        && k.own == Some(false);
+    let (finding, note) = if job && (!k.accepted || own_only_elsewhere) {
+        (
+            Some(not_accepted(parsed, &k, response, own_only_elsewhere)),
+            None,
+        )
+    } else if let Some(x) = exchange {
+        (answered(parsed, &k, ctx, x), None)
+    } else {
+        unsent(parsed, &k, ctx)
+    };
+    match (&finding, response.map(|r| r.status)) {
+        (Some(f), _) => {
+            verdict.allowed = match f.reason.group() {
+                Group::Undetermined => None,
+                _ => Some(false),
+            };
+            verdict.reason = Some(f.reason);
+            verdict.summary = f.summary.clone();
+        }
+        (None, Some(status)) => {
+            verdict.allowed = Some(true);
+            verdict.reason = Some(Reason::Ok);
+            verdict.summary = format!("{line} works with this token: GitLab answered {status}.");
+        }
+        (None, None) => {
+            if ctx.validity == Validity::Invalid {
+                verdict.allowed = Some(false);
+                verdict.reason = Some(ctx.token_reason);
+            }
+            verdict.summary = note.clone().unwrap_or_default();
+        }
+    }
+    Explained {
+        verdict,
+        finding,
+        note,
+    }
+}
+
+/// A job token where GitLab ignores it.
+fn not_accepted(
+    parsed: &Parsed,
+    k: &Knowledge,
+    response: Option<&Response>,
+    own_only_elsewhere: bool,
+) -> Finding {
+    let line = parsed.line();
+    let scope = if parsed.method.is_read() {
+        "read_api"
+    } else {
+        "api"
+    };
+    let answered = match response {
+        Some(r) if (200..300).contains(&r.status) => format!(
+            " GitLab answered {} only because the data is public: it served an anonymous \
+             request, not the job token.",
+            r.status
+        ),
+        Some(r) => format!(
+            " GitLab answered {}{}, as it answers anonymous requests.",
+            r.status,
+            quoted(gitlab_message(r))
+        ),
+        None => String::new(),
+    };
+    if own_only_elsewhere {
+        let project = k.project.as_deref().unwrap_or("that project");
+        return Finding::new(
+            Reason::JobTokenNotAccepted,
+            format!(
+                "GitLab accepts a job token on the container registry API ({line}) only for \
+                 the job's own project, and {project} is another one (GitLab: \"This project's \
+                 CI/CD job token cannot be used to authenticate with the container registry of \
+                 a different project.\").{answered}"
+            ),
+            format!(
+                "Use a project access token of {project} with read_api (PRIVATE-TOKEN header); \
+                 to pull images, docker login with the job token works once {project}'s job \
+                 token allowlist includes the job's project."
+            ),
+            JOB_TOKEN_DOCS,
+        );
+    }
+    let hint = unencoded_project_hint(parsed)
+        .map(|h| format!(" {h}"))
+        .unwrap_or_default();
+    let alternative = alternative(parsed)
+        .map(|a| format!("{a} Otherwise, use"))
+        .unwrap_or_else(|| "Use".to_owned());
+    Finding::new(
+        Reason::JobTokenNotAccepted,
+        format!(
+            "GitLab does not accept job tokens on {line}: the route is not in GitLab's list of \
+             job-token routes (generated at gitlab-org/gitlab {}, with the 19.1 additions), so \
+             GitLab ignores the token there and \
+             treats the request as anonymous; a 401 or 404 there says nothing about the \
+             token.{answered}{hint}",
+            short(routes::generated_from())
+        ),
+        format!(
+            "{alternative} a project access token with {scope} (PRIVATE-TOKEN header), kept in \
+             a masked CI/CD variable: no allowlist setting makes GitLab accept a job token on \
+             this route."
+        ),
+        JOB_TOKEN_DOCS,
+    )
+}
+
+/// A job-token route that serves the data of a route that does not accept job tokens.
+fn alternative(parsed: &Parsed) -> Option<String> {
+    let path = parsed.api_path();
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    let text = match parts.as_slice() {
+        ["projects", _] => "No job-token route reads a project itself; GET /api/v4/job names the \
+                            job's own project (pipeline.project_id)."
+            .to_owned(),
+        ["user"] => "GET /api/v4/job tells who the job runs as (user.username).".to_owned(),
+        ["projects", p, "merge_requests", iid, "discussions"] => format!(
+            "GET /api/v4/projects/{p}/merge_requests/{iid}/notes accepts job tokens (GitLab \
+             19.1 development line) and lists the same comments."
+        ),
+        ["projects", p, "repository", "files", file] => format!(
+            "GET /api/v4/projects/{p}/repository/files/{file}/raw accepts job tokens (newer \
+             GitLab) and returns the file's content."
+        ),
+        ["projects", p, "repository", "commits"] => format!(
+            "GET /api/v4/projects/{p}/repository/commits/:sha accepts job tokens (newer GitLab) \
+             for a single commit."
+        ),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// `/projects/acme/app/packages` is no route; `/projects/acme%2Fapp/packages` may be.
+fn unencoded_project_hint(parsed: &Parsed) -> Option<String> {
+    let path = parsed.api_path();
+    let rest = path.strip_prefix("/projects/")?;
+    let mut parts = rest.splitn(3, '/');
+    let (namespace, name, tail) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+    if namespace.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let encoded = format!("/projects/{namespace}%2F{name}/{tail}");
+    routes::find(parsed.method, encoded.trim_end_matches('/'))?;
+    Some(format!(
+        "If {namespace}/{name} is a project path, it must be URL-encoded: \
+         /api/v4/projects/{namespace}%2F{name}/{tail} is a job-token route."
+    ))
+}
+
+/// A request glprobe did not send: the verdict rests on route knowledge and the token's check.
+fn unsent(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>) -> (Option<Finding>, Option<String>) {
+    let line = parsed.line();
+    let why = if ctx.offline {
+        "--offline".to_owned()
+    } else if !parsed.method.is_read() {
+        format!(
+            "glprobe sends only GET and HEAD, never a {}",
+            parsed.method.as_str()
+        )
+    } else if !parsed.is_rest() {
+        "glprobe sends only REST API requests (/api/v4/…)".to_owned()
+    } else if ctx.validity == Validity::Invalid {
+        "GitLab refuses the token itself".to_owned()
+    } else if ctx.validity == Validity::Unknown {
+        "the token's own check did not succeed".to_owned()
+    } else {
+        format!(
+            "glprobe explains requests for job, access and OAuth tokens, not for {}",
+            ctx.kind.with_article()
+        )
+    };
+    let mut knowledge = format!("{line} was not sent ({why}); this rests on GitLab's route list");
+    let access = ctx.kind.is_access_token() || ctx.kind == Kind::OauthAccessToken;
+    if ctx.kind == Kind::JobToken {
+        knowledge.push_str(&format!(
+            ": GitLab accepts job tokens on this route{}.",
+            permission_clause(k)
+        ));
+        if k.own != Some(true) && k.project.is_some() {
+            knowledge.push_str(&format!(" {}", other_project_rules(k)));
+        }
+    } else if access {
+        let needed = k.scopes.join(" or ");
+        match &ctx.facts.scopes {
+            Some(have)
+                if !scopes::satisfied(&k.scopes, have) && ctx.validity == Validity::Valid =>
+            {
+                let have = if have.is_empty() {
+                    "none".to_owned()
+                } else {
+                    have.join(", ")
+                };
+                return (
+                    Some(Finding::new(
+                        Reason::InsufficientScope,
+                        format!(
+                            "The token cannot make {line}: it needs the scope {needed}, and the \
+                             token has {have} (not sent: {why})."
+                        ),
+                        format!(
+                            "Create a token with {} and replace this one.",
+                            k.scopes.first().copied().unwrap_or("api")
+                        ),
+                        SCOPES_DOCS,
+                    )),
+                    None,
+                );
+            }
+            Some(_) => knowledge.push_str(&format!(
+                ": the token has the scope it needs ({needed}); whether its user may do this \
+                 (role, project visibility) only GitLab can say."
+            )),
+            None => knowledge.push_str(&format!(": an access token needs the scope {needed}.")),
+        }
+    } else {
+        knowledge.push('.');
+    }
+    (None, Some(knowledge))
+}
+
+fn permission_clause(k: &Knowledge) -> String {
+    if k.permissions.is_empty() {
+        " (fine-grained permissions cannot restrict it)".to_owned()
+    } else {
+        format!(" (fine-grained permission {})", k.permissions)
+    }
+}
+
+fn other_project_rules(k: &Knowledge) -> String {
+    let project = k.project.as_deref().unwrap_or("the target project");
+    let fine = if k.permissions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", and an allowlist entry with fine-grained permissions must grant {}",
+            k.permissions
+        )
+    };
+    format!(
+        "If {project} is not the job's own project, its job token allowlist must include the \
+         job's project{fine}; the job's user also needs a role in {project} that allows it."
+    )
+}
+
+/// GitLab's answer to a request it accepts tokens of this kind on.
+fn answered(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>, x: &Exchange) -> Option<Finding> {
+    let line = parsed.line();
+    let response = match &x.outcome {
+        Ok(response) => response,
+        Err(failure) => {
+            let reason = match failure.kind {
+                FailureKind::Unreachable => Reason::Unreachable,
+                FailureKind::Tls => Reason::TlsError,
+                FailureKind::Protocol => Reason::ServerError,
+            };
+            return Some(Finding::new(
+                reason,
+                format!("{line} got no usable answer: {}.", failure.detail),
+                "Run again; this says nothing about the token or the request.",
+                API_DOCS,
+            ));
+        }
+    };
+    let status = response.status;
+    let said = gitlab_message(response).unwrap_or_default();
+    let quote = quoted(gitlab_message(response));
+    let project = k
+        .project
+        .clone()
+        .unwrap_or_else(|| "the project".to_owned());
+    let job = ctx.kind == Kind::JobToken;
+    let who = match (job, ctx.facts.user.as_deref()) {
+        (true, Some(user)) => format!("the job's user @{user}"),
+        (true, None) => "the job's user".to_owned(),
+        (false, Some(user)) => format!("the token's user @{user}"),
+        (false, None) => "the token's user".to_owned(),
+    };
+    let finding = |reason, summary: String, next: String, docs| {
+        Some(Finding::new(reason, summary, next, docs))
+    };
+    match status {
+        200..=299 | 302 | 303 | 307 => None,
+        429 => finding(
+            Reason::RateLimited,
+            format!(
+                "GitLab rate-limited {line} ({status} after {} attempts).",
+                x.attempts
+            ),
+            "Run again later; this says nothing about the token or the request.".into(),
+            RATE_LIMIT_DOCS,
+        ),
+        _ if status >= 500
+            || matches!(response.body, Body::Html)
+            || (300..400).contains(&status) =>
+        {
+            finding(
+                Reason::ServerError,
+                format!(
+                    "{line} got {status}{}, which is not GitLab's API answering.",
+                    if matches!(response.body, Body::Html) {
+                        " with an HTML page"
+                    } else {
+                        ""
+                    }
+                ),
+                "Run again later, and check --url and any proxy; this says nothing about the \
+                 token."
+                    .into(),
+                API_DOCS,
+            )
+        }
+        403 if said.contains("Authentication by CI/CD job token not allowed") => {
+            let (source, target) = allowlist_paths(&said);
+            finding(
+                Reason::NotAllowlisted,
+                format!(
+                    "The job token is valid, but {project} does not let jobs of {source} in \
+                     (GitLab: \"{said}\"): {source} is not on the job token allowlist of \
+                     {target} (GitLab says the same when it is, but {who} cannot read \
+                     {project})."
+                ),
+                format!(
+                    "A Maintainer of {project} adds {source} under Settings > CI/CD > Job token \
+                     permissions > CI/CD job token allowlist > Add (REST: POST \
+                     /api/v4/projects/<{project} id>/job_token_scope/allowlist with \
+                     target_project_id=<id of {source}>); check that {who} is a member of \
+                     {project}."
+                ),
+                ALLOWLIST_DOCS,
+            )
+        }
+        403 if said.contains("token permission") || said.contains("unauthorized for CI/CD job") => {
+            let required = said
+                .rsplit("required: ")
+                .next()
+                .filter(|_| said.contains("required: "))
+                .map(|r| r.trim_end_matches('.').to_owned())
+                .unwrap_or_else(|| k.permissions.clone());
+            finding(
+                Reason::InsufficientScope,
+                format!(
+                    "The job token is allowed into {project}, but the allowlist entry's \
+                     fine-grained permissions do not include {} (GitLab: \"{said}\").",
+                    if required.is_empty() {
+                        "this route"
+                    } else {
+                        &required
+                    }
+                ),
+                format!(
+                    "A Maintainer of {project} edits the job's project in Settings > CI/CD > Job \
+                     token permissions > CI/CD job token allowlist: grant {}, or switch the \
+                     entry to default permissions.",
+                    if required.is_empty() {
+                        "the permission"
+                    } else {
+                        &required
+                    }
+                ),
+                FINE_GRAINED_DOCS,
+            )
+        }
+        403 if insufficient_scope(response).is_some() => {
+            let needed = insufficient_scope(response)
+                .unwrap_or_default()
+                .replace(' ', ", ");
+            let have = ctx
+                .facts
+                .scopes
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), |s| s.join(", "));
+            finding(
+                Reason::InsufficientScope,
+                format!(
+                    "The token is valid, but {line} needs one of the scopes {needed} (GitLab: \
+                     insufficient_scope); the token has {have}."
+                ),
+                format!(
+                    "Create a token with {} and replace this one.",
+                    k.scopes.first().copied().unwrap_or("api")
+                ),
+                SCOPES_DOCS,
+            )
+        }
+        403 if said == "403 Forbidden" => finding(
+            Reason::InsufficientRole,
+            format!(
+                "The token gets into {project}, but {who} lacks the role {line} needs (GitLab: \
+                 \"403 Forbidden\")."
+            ),
+            format!(
+                "Give {who} a higher role in {project} (Reporter reads packages, repositories \
+                 and releases; writes need Developer or more)."
+            ),
+            MEMBERS_DOCS,
+        ),
+        404 if said.contains("Project Not Found")
+            || (said == "404 Not Found" && k.project.is_some()) =>
+        {
+            let hidden = if job {
+                format!(
+                    ", or this GitLab hides it from the job token because the job's project is \
+                     not on {project}'s job token allowlist (older versions, and package \
+                     managers, answer 404 for that)"
+                )
+            } else {
+                format!(", or {who} is not a member of it")
+            };
+            finding(
+                Reason::ProjectNotFound,
+                format!(
+                    "GitLab cannot find {project} for this token{quote}: it does not exist{hidden}."
+                ),
+                if job {
+                    format!(
+                        "Check the project's id or path; then a Maintainer of {project} adds the \
+                         job's project to its job token allowlist."
+                    )
+                } else {
+                    format!("Check the project's id or path; then add {who} to {project}.")
+                },
+                if job { ALLOWLIST_DOCS } else { MEMBERS_DOCS },
+            )
+        }
+        _ => finding(
+            Reason::Unverifiable,
+            format!(
+                "GitLab answered {line} with {status}{quote}, which does not say whether this \
+                 token may make it."
+            ),
+            "Check the path (GitLab answers 404 {\"error\":\"404 Not Found\"} for a route it does \
+             not have) and the request's parameters."
+                .into(),
+            API_DOCS,
+        ),
+    }
+}
+
+/// GitLab's error message: `message` (a string, or `{"base": [...]}`), else `error` and
+/// `error_description`. Only for errors: the body of a success is never read.
+fn gitlab_message(response: &Response) -> Option<String> {
+    if response.status < 400 {
+        return None;
+    }
+    let Body::Json(body) = &response.body else {
+        return None;
+    };
+    let text = match body.get("message") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Object(map)) => map
+            .values()
+            .flat_map(|v| match v {
+                serde_json::Value::Array(items) => {
+                    items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>()
+                }
+                serde_json::Value::String(s) => vec![s.as_str()],
+                _ => Vec::new(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => {
+            let error = body.get("error")?.as_str()?;
+            match body.get("error_description").and_then(|d| d.as_str()) {
+                Some(d) => format!("{error}: {d}"),
+                None => error.to_owned(),
+            }
+        }
+    };
+    (!text.is_empty()).then(|| text.chars().take(MESSAGE_CHARS).collect())
+}
+
+fn quoted(message: Option<String>) -> String {
+    message.map(|m| format!(" (\"{m}\")")).unwrap_or_default()
+}
+
+fn insufficient_scope(response: &Response) -> Option<String> {
+    let Body::Json(body) = &response.body else {
+        return None;
+    };
+    (body.get("error")?.as_str()? == "insufficient_scope").then(|| {
+        body.get("scope")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// `… not allowed from <source> to <target>.` → (source, target).
+fn allowlist_paths(message: &str) -> (String, String) {
+    let tail = message.split(" from ").nth(1).unwrap_or_default();
+    let mut parts = tail.trim_end_matches('.').splitn(2, " to ");
+    let source = parts
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("the job's project");
+    let target = parts.next().unwrap_or("the target project");
+    (source.to_owned(), target.to_owned())
+}
+
+/// `acme%2Fapp` → `acme/app`, for display.
+fn decode_path(text: &str) -> String {
+    text.replace("%2F", "/").replace("%2f", "/")
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
+}
+
+impl Diagnosis {
+    /// Adds the request's finding and note, and takes the primary reason again.
+    pub fn add_request(&mut self, explained: &Explained) {
+        self.findings.extend(explained.finding.clone());
+        self.notes.extend(explained.note.clone());
+        self.findings.sort_by_key(|f| match f.reason.group() {
+            Group::Invalid => 0,
+            Group::Requirement => 1,
+            Group::Undetermined => 2,
+            Group::Fine => 3,
+        });
+        self.reason = self.findings.first().map_or(Reason::Ok, |f| f.reason);
+        self.docs = self.findings.first().map_or(self.kind.docs(), |f| f.docs);
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
