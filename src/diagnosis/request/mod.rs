@@ -5,11 +5,14 @@
 //! may hold private data, so nothing else of it is kept. The messages matched are GitLab's own
 //! (reference note access.md, sections 4.1, 5.2, 5.5 and 6).
 
+mod readers;
+
 use super::{Diagnosis, Facts, Finding, SCOPES_DOCS};
 use crate::probe::http::{Body, Exchange, FailureKind, Response};
 use crate::reason::{Group, Reason, Validity};
 use crate::request::{Parsed, Verdict, routes, scopes};
 use crate::token::Kind;
+use readers::{allowlist_paths, decode_path, gitlab_message, insufficient_scope, quoted};
 
 const JOB_TOKEN_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/";
 const ALLOWLIST_DOCS: &str = "https://docs.gitlab.com/ci/jobs/ci_job_token/#add-a-group-or-project-to-the-job-token-allowlist";
@@ -17,8 +20,6 @@ const FINE_GRAINED_DOCS: &str = "https://docs.gitlab.com/ci/jobs/fine_grained_pe
 const MEMBERS_DOCS: &str = "https://docs.gitlab.com/user/project/members/";
 const API_DOCS: &str = "https://docs.gitlab.com/api/rest/";
 const RATE_LIMIT_DOCS: &str = "https://docs.gitlab.com/security/rate_limits/";
-/// The longest GitLab message quoted.
-const MESSAGE_CHARS: usize = 300;
 
 /// What the request's explanation needs to know about the token and the run.
 #[derive(Debug, Clone, Copy)]
@@ -561,72 +562,6 @@ fn answered(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>, x: &Exchange) -> 
     }
 }
 
-/// GitLab's error message: `message` (a string, or `{"base": [...]}`), else `error` and
-/// `error_description`. Only for errors: the body of a success is never read.
-fn gitlab_message(response: &Response) -> Option<String> {
-    if response.status < 400 {
-        return None;
-    }
-    let Body::Json(body) = &response.body else {
-        return None;
-    };
-    let text = match body.get("message") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Object(map)) => map
-            .values()
-            .flat_map(|v| match v {
-                serde_json::Value::Array(items) => {
-                    items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>()
-                }
-                serde_json::Value::String(s) => vec![s.as_str()],
-                _ => Vec::new(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => {
-            let error = body.get("error")?.as_str()?;
-            match body.get("error_description").and_then(|d| d.as_str()) {
-                Some(d) => format!("{error}: {d}"),
-                None => error.to_owned(),
-            }
-        }
-    };
-    (!text.is_empty()).then(|| text.chars().take(MESSAGE_CHARS).collect())
-}
-
-fn quoted(message: Option<String>) -> String {
-    message.map(|m| format!(" (\"{m}\")")).unwrap_or_default()
-}
-
-fn insufficient_scope(response: &Response) -> Option<String> {
-    let Body::Json(body) = &response.body else {
-        return None;
-    };
-    (body.get("error")?.as_str()? == "insufficient_scope").then(|| {
-        body.get("scope")
-            .and_then(|s| s.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    })
-}
-
-/// `… not allowed from <source> to <target>.` → (source, target).
-fn allowlist_paths(message: &str) -> (String, String) {
-    let tail = message.split(" from ").nth(1).unwrap_or_default();
-    let mut parts = tail.trim_end_matches('.').splitn(2, " to ");
-    let source = parts
-        .next()
-        .filter(|s| !s.is_empty())
-        .unwrap_or("the job's project");
-    let target = parts.next().unwrap_or("the target project");
-    (source.to_owned(), target.to_owned())
-}
-
-/// `acme%2Fapp` → `acme/app`, for display.
-fn decode_path(text: &str) -> String {
-    text.replace("%2F", "/").replace("%2f", "/")
-}
-
 fn short(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
 }
@@ -648,5 +583,4 @@ impl Diagnosis {
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;
