@@ -84,6 +84,9 @@ pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
 fn secrets(config: &Config) -> Vec<token::Token> {
     let mut secrets = vec![config.token.clone()];
     secrets.extend(config.admin_token.clone());
+    if let Some(request) = &config.request {
+        secrets.extend(request.secret_values().iter().map(|v| token::Token::new(v)));
+    }
     if let Some(user) = &config.username {
         secrets.push(token::Token::new(&format!(
             "{user}:{}",

@@ -132,6 +132,15 @@ impl Parsed {
         format!("{}?{}", self.path, pairs.join("&"))
     }
 
+    /// The query values that look like secrets, decoded: scrubbed from every output.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.secret_values
+            .iter()
+            .filter_map(|&i| self.query.get(i))
+            .map(|(_, v)| decode(v))
+            .collect()
+    }
+
     /// `GET /api/v4/…`, as shown.
     pub fn line(&self) -> String {
         format!("{} {}", self.method.as_str(), self.shown())

@@ -212,6 +212,7 @@ fn credentials_and_secret_looking_values_never_travel_or_show() {
         "/api/v4/projects/1/packages?per_page=1&q=[REDACTED]"
     );
     assert!(!r.line().contains("glpat"));
+    assert_eq!(r.secret_values(), [pat]);
     let r = parse("GET /projects/1/jobs?scope=success&ref=main", None).unwrap();
     assert_eq!(r.shown(), r.wire());
 }
