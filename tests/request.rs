@@ -333,7 +333,7 @@ fn writes_are_never_sent() {
         &token,
         job_routes(path, Reply::json(201, json!({"tag_name": PRIVATE}))),
         &format!("POST {path}"),
-        &[],
+        &[("CI_PROJECT_PATH", "acme/app")],
     );
     r.verdict(0, "ok", "unknown")
         .asked(&token, &[("GET", JOB, "JOB-TOKEN")]);
@@ -342,6 +342,12 @@ fn writes_are_never_sent() {
     assert!(
         r.text()
             .contains("was not sent (glprobe sends only GET and HEAD"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text()
+            .contains("acme/other is not the job's own project, so its job token allowlist"),
         "{}",
         r.text()
     );
@@ -523,4 +529,74 @@ fn a_success_body_is_never_quoted_even_where_it_has_a_message() {
     );
     assert_eq!(r.request()["message"], Value::Null);
     assert_eq!(r.request()["job_token_permission"], "read_repositories");
+}
+
+#[test]
+fn head_requests_and_the_other_refusals_of_an_accepted_route() {
+    let path = "/api/v4/projects/acme%2Fother/releases";
+    let cases = [
+        (
+            "HEAD",
+            Reply::json(200, json!([])),
+            0,
+            "ok",
+            "true",
+            "works with this token",
+        ),
+        (
+            "HEAD",
+            Reply::forbidden(
+                "Authentication by CI/CD job token not allowed from app to project #42.",
+            ),
+            4,
+            "unverifiable",
+            "false",
+            "an answer to HEAD carries no body",
+        ),
+        (
+            "GET",
+            Reply::forbidden_bare(),
+            3,
+            "insufficient_role",
+            "false",
+            "lacks the role",
+        ),
+        (
+            "GET",
+            Reply::json(404, json!({"message": "404 Project Not Found"})),
+            3,
+            "project_not_found",
+            "false",
+            "cannot find acme/other",
+        ),
+        (
+            "GET",
+            Reply::json(500, json!({"message": "500 Internal Server Error"})),
+            4,
+            "server_error",
+            "unknown",
+            "not GitLab's API answering",
+        ),
+    ];
+    for (method, reply, code, reason, allowed, phrase) in cases {
+        let token = job_token();
+        let r = run(
+            "CI_JOB_TOKEN",
+            &token,
+            Routes::new()
+                .on("GET", JOB, fixtures::job(8, 278))
+                .on(method, path, reply),
+            &format!("{method} {path}"),
+            &[],
+        );
+        r.verdict(code, reason, allowed).asked(
+            &token,
+            &[("GET", JOB, "JOB-TOKEN"), (method, path, "JOB-TOKEN")],
+        );
+        assert!(
+            format!("{}{}", r.text(), r.request()).contains(phrase),
+            "{reason}: {phrase}\n{}",
+            r.out.stdout
+        );
+    }
 }

@@ -134,8 +134,13 @@ pub fn explain(parsed: &Parsed, ctx: &Context<'_>, exchange: Option<&Exchange>) 
     };
     match (&finding, response.map(|r| r.status)) {
         (Some(f), _) => {
+            // GitLab's own refusal (a 4xx but 429) says it does not work, even when it does
+            // not say why.
+            let refused = response.is_some_and(|r| {
+                (400..500).contains(&r.status) && r.status != 429 && !matches!(r.body, Body::Html)
+            });
             verdict.allowed = match f.reason.group() {
-                Group::Undetermined => None,
+                Group::Undetermined if !refused => None,
                 _ => Some(false),
             };
             verdict.reason = Some(f.reason);
@@ -362,9 +367,14 @@ fn other_project_rules(k: &Knowledge) -> String {
             k.permissions
         )
     };
+    let condition = if k.own == Some(false) {
+        format!("{project} is not the job's own project, so")
+    } else {
+        format!("If {project} is not the job's own project,")
+    };
     format!(
-        "If {project} is not the job's own project, its job token allowlist must include the \
-         job's project{fine}; the job's user also needs a role in {project} that allows it."
+        "{condition} its job token allowlist must include the job's project{fine}; the job's \
+         user also needs a role in {project} that allows it."
     )
 }
 
@@ -404,6 +414,24 @@ fn answered(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>, x: &Exchange) -> 
     let finding = |reason, summary: String, next: String, docs| {
         Some(Finding::new(reason, summary, next, docs))
     };
+    if parsed.method == crate::request::Method::Head
+        && (400..500).contains(&status)
+        && status != 429
+    {
+        return finding(
+            Reason::Unverifiable,
+            format!(
+                "GitLab refused {line} with {status}; an answer to HEAD carries no body, so \
+                 GitLab's reason (allowlist, fine-grained permission, role, scope, a missing \
+                 project) is not visible."
+            ),
+            format!(
+                "Run again with --request 'GET {}' to read GitLab's reason.",
+                parsed.shown()
+            ),
+            API_DOCS,
+        );
+    }
     match status {
         200..=299 | 302 | 303 | 307 => None,
         429 => finding(

@@ -270,7 +270,7 @@ fn access_tokens_and_their_scopes() {
         &read_user,
         Some(&missing),
     );
-    expect(&e, None, Some(Reason::Unverifiable));
+    expect(&e, Some(false), Some(Reason::Unverifiable));
 }
 
 #[test]
