@@ -311,3 +311,26 @@ fn scopes_per_surface() {
         &["read_user".to_owned()]
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any text: no panic, and an error never repeats it.
+    #[test]
+    fn any_text_parses_or_fails_quietly(text in "\\PC{0,80}", secret in "[a-zA-Z0-9]{20,30}") {
+        let server = parse_server_url("https://gitlab.example.com").unwrap();
+        let text = format!("{text}{secret}");
+        if let Err(error) = parse(&text, Some(&server)) {
+            proptest::prop_assert!(!error.contains(&secret));
+        }
+    }
+
+    /// Any path: matching never panics, and what matches keeps the method's routes.
+    #[test]
+    fn any_path_matches_safely(path in "(/[a-z0-9%:*@.-]{0,12}){0,8}", head in proptest::bool::ANY) {
+        let method = if head { Method::Head } else { Method::Get };
+        if let Some(found) = find(method, &path) {
+            proptest::prop_assert_eq!(found.route.method, "GET");
+        }
+    }
+}
