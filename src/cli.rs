@@ -329,11 +329,14 @@ impl Config {
                 }
             }
         };
-        let server = if args.offline {
+        // A full URL in --request is checked against the GitLab URL even offline.
+        let request_url = args.request.as_deref().is_some_and(|r| r.contains("://"));
+        let configured = if args.offline && !request_url {
             None
         } else {
             Some(server(&args, env)?)
         };
+        let server = configured.clone().filter(|_| !args.offline);
         let ca_files = if args.offline {
             Vec::new()
         } else {
@@ -343,13 +346,7 @@ impl Config {
         let request = match args.request.as_deref() {
             None => None,
             Some(text) => {
-                // A full URL is checked against the GitLab URL even offline.
-                let host = match &server {
-                    Some(s) => Some(s.clone()),
-                    None if text.contains("://") => Some(crate::cli::server(&args, env)?),
-                    None => None,
-                };
-                Some(crate::request::parse(text, host.as_ref()).map_err(UsageError)?)
+                Some(crate::request::parse(text, configured.as_ref()).map_err(UsageError)?)
             }
         };
         Ok(Config {

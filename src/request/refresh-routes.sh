@@ -25,22 +25,20 @@ else
     input=$(curl -fsSL "https://gitlab.com/gitlab-org/gitlab/-/raw/$commit/doc/ci/jobs/fine_grained_permissions.md")
 fi
 
+# The header stays short: the file is compiled into the binary, which has a size budget.
 printf '%s\n' \
-    "# The REST routes that accept CI/CD job tokens, with their fine-grained job token permissions." \
-    "# Generated from GitLab's doc/ci/jobs/fine_grained_permissions.md at gitlab-org/gitlab commit $commit" \
-    "# (mirror: github.com/gitlabhq/gitlabhq) by: src/request/refresh-routes.sh $commit [FILE]" \
-    "# Do not edit by hand; routes of newer GitLab versions go to job_token_routes_newer.tsv." \
-    "# Columns (tab-separated): method, path below /api/v4, permissions (lower case, comma-separated;" \
-    "# - for none: fine-grained permissions cannot restrict the route), description."
+    "# REST routes accepting CI/CD job tokens: method, path below /api/v4, fine-grained permissions (- none)." \
+    "# From doc/ci/jobs/fine_grained_permissions.md at gitlab-org/gitlab commit $commit" \
+    "# by src/request/refresh-routes.sh $commit [FILE]; do not edit by hand."
 printf '%s\n' "$input" | awk -F'|' '
     # A table row: | Permissions | `NAME`, `NAME` | `METHOD /path` | Description |
+    # (the description is left out: nothing shows it).
     /^\| .* \| `(GET|HEAD|POST|PUT|PATCH|DELETE) \// {
-        names = $3; route = $4; description = $5
+        names = $3; route = $4
         gsub(/[` ]/, "", names); names = tolower(names)
         if (names == "") names = "-"
         gsub(/^ *`|` *$/, "", route)
         split(route, parts, " ")
-        gsub(/^ +| +$/, "", description)
-        printf "%s\t%s\t%s\t%s\n", parts[1], parts[2], names, description
+        printf "%s\t%s\t%s\n", parts[1], parts[2], names
     }
 ' | LC_ALL=C sort -t "$(printf '\t')" -k2,2 -k1,1

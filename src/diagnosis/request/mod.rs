@@ -597,14 +597,23 @@ fn short(commit: &str) -> &str {
 impl Diagnosis {
     /// Adds the request's finding and note, and takes the primary reason again.
     pub fn add_request(&mut self, explained: &Explained) {
-        self.findings.extend(explained.finding.clone());
-        self.notes.extend(explained.note.clone());
-        self.findings.sort_by_key(|f| match f.reason.group() {
+        // Findings stay ordered by group (invalid, requirement, undetermined): the new one goes
+        // after the last of its group or a more serious one.
+        let rank = |f: &Finding| match f.reason.group() {
             Group::Invalid => 0,
             Group::Requirement => 1,
             Group::Undetermined => 2,
             Group::Fine => 3,
-        });
+        };
+        if let Some(finding) = explained.finding.clone() {
+            let at = self
+                .findings
+                .iter()
+                .position(|f| rank(f) > rank(&finding))
+                .unwrap_or(self.findings.len());
+            self.findings.insert(at, finding);
+        }
+        self.notes.extend(explained.note.clone());
         self.reason = self.findings.first().map_or(Reason::Ok, |f| f.reason);
         self.docs = self.findings.first().map_or(self.kind.docs(), |f| f.docs);
     }
