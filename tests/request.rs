@@ -600,3 +600,32 @@ fn head_requests_and_the_other_refusals_of_an_accepted_route() {
         );
     }
 }
+
+#[test]
+fn nuget_takes_the_job_token_in_basic_auth() {
+    use base64::Engine as _;
+    let path = "/api/v4/projects/278/packages/nuget/index.json";
+    let token = job_token();
+    let r = run(
+        "CI_JOB_TOKEN",
+        &token,
+        job_routes(
+            path,
+            Reply::json(200, json!({"version": "3.0.0", "resources": [PRIVATE]})),
+        ),
+        &format!("GET {path}"),
+        &[],
+    );
+    r.verdict(0, "ok", "true");
+    let sent = r.requests.iter().find(|x| x.path == path).unwrap();
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("gitlab-ci-token:{token}"));
+    assert_eq!(
+        sent.header("Authorization"),
+        Some(format!("Basic {pair}").as_str())
+    );
+    assert!(sent.header("JOB-TOKEN").is_none());
+    assert_eq!(
+        r.json["requests"][1]["carrier"],
+        "basic auth as gitlab-ci-token"
+    );
+}

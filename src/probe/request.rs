@@ -2,6 +2,7 @@
 //! be sent: [`http::Method`](super::http::Method) has nothing else.
 
 use super::http::{Client, Credential, Exchange, Method, Request};
+use crate::request::routes::{self, Via};
 use crate::request::{self, Parsed};
 use crate::token::{Kind, Token};
 
@@ -35,12 +36,21 @@ pub fn build<'t>(kind: Kind, token: &'t Token, parsed: &Parsed) -> Option<Reques
     if !parsed.is_rest() {
         return None;
     }
+    let via = routes::find(parsed.method, parsed.api_path()).and_then(|m| m.route.via);
+    let credential = match (kind, via) {
+        // NuGet reads a job token from basic auth only.
+        (Kind::JobToken, Some(Via::BasicAuth)) => Credential::Basic {
+            username: "gitlab-ci-token",
+            token,
+        },
+        _ => credential(kind, token)?,
+    };
     Some(Request {
         method,
         path: parsed.wire(),
         query: Vec::new(),
         form: Vec::new(),
-        credential: credential(kind, token)?,
+        credential,
     })
 }
 
@@ -82,5 +92,8 @@ mod tests {
             );
         }
         assert!(build(Kind::DeployToken, &token, &parse("GET /projects/1")).is_none());
+        let nuget = parse("GET /projects/1/packages/nuget/index.json");
+        let basic = build(Kind::JobToken, &token, &nuget).unwrap();
+        assert_eq!(basic.credential.carrier(), "basic auth as gitlab-ci-token");
     }
 }

@@ -22,6 +22,44 @@ const GENERATED: &str = include_str!("job_token_routes.tsv");
 /// The routes of newer GitLab versions, kept by hand.
 const NEWER: &str = include_str!("job_token_routes_newer.tsv");
 
+/// Routes outside GitLab's generated list that accept job tokens in another carrier (reference
+/// note access.md 4.2 and 5.3): the pipeline trigger API reads the `token` form field
+/// (`lib/api/ci/triggers.rb`), NuGet reads basic auth as `gitlab-ci-token` (`authenticate_with`
+/// in `lib/api/nuget_project_packages.rb`). Git over HTTP and `/jwt/auth` are not REST routes.
+const OUTSIDE: [(&str, &str, Via); 6] = [
+    ("POST", "/projects/:id/trigger/pipeline", Via::TokenField),
+    (
+        "POST",
+        "/projects/:id/ref/:ref/trigger/pipeline",
+        Via::TokenField,
+    ),
+    ("GET", "/projects/:id/packages/nuget/*path", Via::BasicAuth),
+    ("PUT", "/projects/:id/packages/nuget/*path", Via::BasicAuth),
+    ("POST", "/projects/:id/packages/nuget/*path", Via::BasicAuth),
+    ("GET", "/groups/:id/-/packages/nuget/*path", Via::BasicAuth),
+];
+
+/// How a route outside GitLab's list takes a job token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The `token` form field of a POST.
+    TokenField,
+    /// Basic authentication as user `gitlab-ci-token`.
+    BasicAuth,
+}
+
+impl Via {
+    /// The carrier, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Via::TokenField => "in the form field token, not in a JOB-TOKEN header",
+            Via::BasicAuth => {
+                "as the password of basic auth user gitlab-ci-token, not in a JOB-TOKEN header"
+            }
+        }
+    }
+}
+
 /// One route of GitLab's list.
 #[derive(Debug)]
 pub struct Route {
@@ -34,6 +72,8 @@ pub struct Route {
     pub permissions: Vec<&'static str>,
     /// From the hand-kept list of newer GitLab versions.
     pub newer: bool,
+    /// Outside GitLab's list: the carrier it takes a job token in.
+    pub via: Option<Via>,
     variants: Vec<Vec<Segment>>,
 }
 
@@ -96,6 +136,14 @@ pub fn table() -> &'static [Route] {
     TABLE.get_or_init(|| {
         let mut routes = load(GENERATED, false);
         routes.extend(load(NEWER, true));
+        routes.extend(OUTSIDE.iter().map(|&(method, template, via)| Route {
+            method,
+            template,
+            permissions: Vec::new(),
+            newer: false,
+            via: Some(via),
+            variants: variants(template),
+        }));
         routes
     })
 }
@@ -124,6 +172,7 @@ fn load(text: &'static str, newer: bool) -> Vec<Route> {
                     .filter(|p| !p.is_empty() && *p != "-")
                     .collect(),
                 newer,
+                via: None,
                 variants: variants(template),
             }
         })

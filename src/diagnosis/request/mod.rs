@@ -304,8 +304,9 @@ fn unsent(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>) -> (Option<Finding>
     let access = ctx.kind.is_access_token() || ctx.kind == Kind::OauthAccessToken;
     if ctx.kind == Kind::JobToken {
         knowledge.push_str(&format!(
-            ": GitLab accepts job tokens on this route{}.",
-            permission_clause(k)
+            ": GitLab accepts job tokens on this route{}{}.",
+            permission_clause(k),
+            route_caveat(k)
         ));
         if k.own != Some(true) && k.project.is_some() {
             knowledge.push_str(&format!(" {}", other_project_rules(k)));
@@ -349,7 +350,23 @@ fn unsent(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>) -> (Option<Finding>
     (None, Some(knowledge))
 }
 
+/// What a job token needs beyond the route list: another carrier, or a newer GitLab.
+fn route_caveat(k: &Knowledge) -> String {
+    match k.found.as_ref().map(|m| m.route) {
+        Some(route) if route.via.is_some() => {
+            format!(" {}", route.via.map_or("", routes::Via::describe))
+        }
+        Some(route) if route.newer => " on GitLab's 19.1 development line (older versions ignore \
+                                        job tokens here)"
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
 fn permission_clause(k: &Knowledge) -> String {
+    if k.found.as_ref().is_some_and(|m| m.route.via.is_some()) {
+        return String::new();
+    }
     if k.permissions.is_empty() {
         " (fine-grained permissions cannot restrict it)".to_owned()
     } else {
@@ -432,7 +449,7 @@ fn answered(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>, x: &Exchange) -> 
             API_DOCS,
         );
     }
-    match status {
+    let mut found = match status {
         200..=299 | 302 | 303 | 307 => None,
         429 => finding(
             Reason::RateLimited,
@@ -587,7 +604,17 @@ fn answered(parsed: &Parsed, k: &Knowledge, ctx: &Context<'_>, x: &Exchange) -> 
                 .into(),
             API_DOCS,
         ),
+    };
+    // A route of the newer list on an older GitLab ignores the job token: anonymous answers.
+    let older =
+        job && matches!(status, 401 | 404) && k.found.as_ref().is_some_and(|m| m.route.newer);
+    if let Some(f) = found.as_mut().filter(|_| older) {
+        f.summary.push_str(
+            " Also: GitLab accepts job tokens on this route only from its 19.1 development line; \
+             an older GitLab ignores the job token here and answers as for an anonymous request.",
+        );
     }
+    found
 }
 
 fn short(commit: &str) -> &str {

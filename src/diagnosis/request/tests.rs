@@ -317,3 +317,49 @@ fn the_request_finding_takes_its_place_among_the_others() {
     assert_eq!(d.exit_code(), 3);
     assert_eq!(d.docs, JOB_TOKEN_DOCS);
 }
+
+#[test]
+fn routes_outside_the_list_and_routes_of_newer_gitlab() {
+    let f = facts(Some(7), None);
+    let note = run(
+        Kind::JobToken,
+        "POST /projects/7/trigger/pipeline",
+        &f,
+        None,
+    )
+    .note
+    .unwrap();
+    assert!(
+        note.contains("in the form field token, not in a JOB-TOKEN header"),
+        "{note}"
+    );
+    let e = run(
+        Kind::JobToken,
+        "GET /projects/7/packages/nuget/index.json",
+        &f,
+        None,
+    );
+    assert!(e.verdict.job_token_accepted);
+    assert!(e.note.unwrap().contains("basic auth user gitlab-ci-token"));
+    // A 19.1 route answered as for an anonymous request: an older GitLab may be why.
+    let hidden = answer(404, json!({"message": "404 Project Not Found"}));
+    let e = run(
+        Kind::JobToken,
+        "GET /projects/9/merge_requests",
+        &f,
+        Some(&hidden),
+    );
+    expect(&e, Some(false), Some(Reason::ProjectNotFound));
+    assert!(
+        e.verdict
+            .summary
+            .contains("only from its 19.1 development line")
+    );
+    let e = run(
+        Kind::JobToken,
+        "GET /projects/9/releases",
+        &f,
+        Some(&hidden),
+    );
+    assert!(!e.verdict.summary.contains("19.1"));
+}
