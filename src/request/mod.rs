@@ -203,6 +203,9 @@ pub fn parse(text: &str, server: Option<&Server>) -> Result<Parsed, String> {
         .find(|m| m.as_str().eq_ignore_ascii_case(method))
         .ok_or("--request: the method must be one of GET, HEAD, POST, PUT, PATCH, DELETE")?;
     let target = target.split('#').next().unwrap_or_default();
+    if !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("--request: percent-encode the path: it may hold only visible ASCII".into());
+    }
     let target = if let Some((scheme, rest)) = target.split_once("://") {
         below_server(scheme, rest, server)?
     } else if target.starts_with('/') {
@@ -220,6 +223,13 @@ pub fn parse(text: &str, server: Option<&Server>) -> Result<Parsed, String> {
         return Err("--request: the path has . or .. segments; give the path GitLab sees".into());
     }
     let mut path = path.trim_end_matches('/').to_owned();
+    // `/gitlab/api/v4/…` on a GitLab at `https://host/gitlab`: the path below its root.
+    if let Some(root) = server.map(|s| root_of(&s.url)).filter(|r| !r.is_empty())
+        && let Some(below) = path.strip_prefix(root)
+        && (below == "/api/v4" || below.starts_with("/api/v4/"))
+    {
+        path = below.to_owned();
+    }
     while path.contains("//") {
         path = path.replace("//", "/");
     }
@@ -263,8 +273,8 @@ fn below_server(scheme: &str, rest: &str, server: Option<&Server>) -> Result<Str
     };
     // Credentials in the URL are never used, and never repeated.
     let authority = authority.rsplit('@').next().unwrap_or_default();
-    let (server_scheme, server_rest) = server.url.split_once("://").unwrap_or(("https", ""));
-    let server_root = server_rest.find('/').map_or("", |i| &server_rest[i..]);
+    let server_scheme = server.url.split_once("://").map_or("https", |(s, _)| s);
+    let server_root = root_of(&server.url);
     if normal_authority(&scheme, authority) != normal_authority(server_scheme, &server.host) {
         return Err(other_host.into());
     }
@@ -281,6 +291,12 @@ fn below_server(scheme: &str, rest: &str, server: Option<&Server>) -> Result<Str
             Err("--request: the URL is not below the --url address (its relative URL root)".into())
         }
     }
+}
+
+/// The relative URL root of a server URL (`/gitlab`), or empty.
+fn root_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/').map_or("", |i| &rest[i..])
 }
 
 /// `Host:443` for https and `host:80` for http are the host alone.

@@ -226,6 +226,12 @@ fn full_urls_only_on_the_configured_host() {
     )
     .unwrap();
     assert_eq!(r.wire(), "/api/v4/projects/1/packages?per_page=1");
+    let r = parse("GET /gitlab/api/v4/projects/1", Some(&server)).unwrap();
+    assert_eq!(r.path, "/api/v4/projects/1");
+    assert_eq!(
+        parse("GET /projects/1", Some(&server)).unwrap().path,
+        "/api/v4/projects/1"
+    );
     for (text, server) in [
         (
             "GET https://evil.example.com/gitlab/api/v4/projects/1",
@@ -266,6 +272,8 @@ fn usage_errors_never_repeat_the_text() {
         "GET /projects/1 extra",
         "GET /projects/../admin",
         "glpat-abcdefghijkmnpqrstuv",
+        "GET /projects/ü",
+        "GET /projects/1\u{7}",
     ] {
         let error = parse(text, None).expect_err(text);
         assert!(error.starts_with("--request"), "{error}");
