@@ -3,7 +3,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::probe::http::{Failure, Method as HttpMethod};
+use crate::probe::http::{Failure, Method as HttpMethod, Response};
 use crate::request::parse;
 
 fn facts(project_id: Option<u64>, scopes: Option<&[&str]>) -> Facts {
