@@ -445,6 +445,13 @@ fn credentials_in_the_request_are_never_sent_nor_shown() {
         json["request"]["path"],
         format!("{path}?q=[REDACTED]&per_page=1")
     );
+    assert!(
+        json["notes"]
+            .to_string()
+            .contains("private_token query parameter was left out"),
+        "{:#}",
+        json["notes"]
+    );
 }
 
 #[test]

@@ -134,6 +134,17 @@ pub fn explain(parsed: &Parsed, ctx: &Context<'_>, exchange: Option<&Exchange>) 
     } else {
         unsent(parsed, &k, ctx)
     };
+    let dropped = (!parsed.dropped.is_empty()).then(|| {
+        format!(
+            "The request's {} query parameter was left out (never sent, never shown): glprobe \
+             sends the token in its own carrier.",
+            parsed.dropped.join(" and ")
+        )
+    });
+    let note = match (note, dropped) {
+        (Some(a), Some(b)) => Some(format!("{a} {b}")),
+        (a, b) => a.or(b),
+    };
     match (&finding, response.map(|r| r.status)) {
         (Some(f), _) => {
             // GitLab's own refusal (a 4xx but 429) says it does not work, even when it does
