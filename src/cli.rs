@@ -135,6 +135,11 @@ pub struct Args {
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,
+
+    /// explain a request that failed: 'METHOD PATH' (for example 'GET /api/v4/projects/123');
+    /// says whether this token can work there; only GET and HEAD are sent
+    #[argh(option, arg_name = "REQUEST")]
+    pub request: Option<String>,
 }
 
 /// A usage error: exit 2, one line.
@@ -218,6 +223,10 @@ pub struct Config {
     pub repository_job_token: Option<Token>,
     /// `CI_JOB_ID`, when glprobe runs in a job.
     pub ci_job_id: Option<u64>,
+    /// `--request`: the request to explain.
+    pub request: Option<crate::request::Parsed>,
+    /// `CI_PROJECT_PATH`: the job's own project, for `--request`.
+    pub ci_project_path: Option<String>,
 }
 
 /// What the command line asks for.
@@ -479,17 +488,26 @@ impl Config {
                 }
             }
         };
-        let server = if args.offline {
+        // A full URL in --request is checked against the GitLab URL even offline.
+        let request_url = args.request.as_deref().is_some_and(|r| r.contains("://"));
+        let configured = if args.offline && !request_url {
             None
         } else {
             Some(server::server(&args, env)?)
         };
+        let server = configured.clone().filter(|_| !args.offline);
         // Plain http (loopback only) needs no CA: the files are not even read.
         let (ca_files, ca_source) = match &server {
             Some(s) if !s.plain_http => read::ca_files(&args, os, env, timeout)?,
             _ => (Vec::new(), None),
         };
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let request = match args.request.as_deref() {
+            None => None,
+            Some(text) => {
+                Some(crate::request::parse(text, configured.as_ref()).map_err(UsageError)?)
+            }
+        };
         Ok(Config {
             token,
             source,
@@ -529,6 +547,8 @@ impl Config {
                 .as_deref()
                 .and_then(repository_job_token),
             ci_job_id: env("CI_JOB_ID").and_then(|id| id.trim().parse().ok()),
+            request,
+            ci_project_path: nonempty(env("CI_PROJECT_PATH")),
         })
     }
 }

@@ -35,6 +35,7 @@ pub mod diagnosis;
 pub mod probe;
 pub mod reason;
 pub mod report;
+pub mod request;
 pub mod scrub;
 pub mod token;
 
@@ -90,6 +91,9 @@ fn secrets(config: &Config) -> Vec<token::Token> {
     let mut secrets = vec![config.token.clone()];
     secrets.extend(config.admin_token.clone());
     secrets.extend(config.repository_job_token.clone());
+    if let Some(request) = &config.request {
+        secrets.extend(request.secret_values().iter().map(|v| token::Token::new(v)));
+    }
     if let Some(user) = &config.username {
         secrets.push(token::Token::new(&format!(
             "{user}:{}",
@@ -119,13 +123,14 @@ pub fn check(config: &Config) -> Result<Report, String> {
         admin: config.admin_token.as_ref(),
     };
     let planned = probe::plan(&class, &inputs);
-    // A job token of another instance goes nowhere: --url would only refuse it.
+    // A job token of another instance goes nowhere: --url would only refuse it. Without a
+    // client, nothing at all can be sent.
     let foreign = config
         .server
         .as_ref()
         .is_some_and(|s| class.foreign_issuer(&s.host).is_some());
-    let answers = match &config.server {
-        Some(server) if !planned.is_empty() && !foreign => {
+    let client = match &config.server {
+        Some(server) if !foreign && (!planned.is_empty() || config.request.is_some()) => {
             let settings = Settings {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
@@ -136,8 +141,13 @@ pub fn check(config: &Config) -> Result<Report, String> {
                 ca_files: config.ca_files.clone(),
             };
             let secrets = secrets(config);
-            let client = Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?;
-            probe::run(&client, &config.token, &class, &inputs, &planned)
+            Some(Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?)
+        }
+        _ => None,
+    };
+    let answers = match &client {
+        Some(client) if !planned.is_empty() => {
+            probe::run(client, &config.token, &class, &inputs, &planned)
         }
         _ => Vec::new(),
     };
@@ -163,8 +173,28 @@ pub fn check(config: &Config) -> Result<Report, String> {
         ci_job_id: config.ci_job_id,
         job_token_override: job_token_override(config, &class),
     };
-    let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
-    Ok(Report::new(
+    let mut diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
+    // `--request`: after the token's own check, the request itself (GET and HEAD only).
+    let explained = config.request.as_ref().map(|parsed| {
+        let exchange = client
+            .as_ref()
+            .filter(|_| diagnosis::request::should_send(parsed, diagnosis.kind, diagnosis.validity))
+            .and_then(|client| probe::request::send(client, diagnosis.kind, &config.token, parsed));
+        let context = diagnosis::request::Context {
+            kind: diagnosis.kind,
+            validity: diagnosis.validity,
+            token_reason: diagnosis.reason,
+            facts: &diagnosis.facts,
+            offline: situation.offline,
+            ci_project_path: config.ci_project_path.as_deref(),
+        };
+        let explained = diagnosis::request::explain(parsed, &context, exchange.as_ref());
+        (explained, exchange)
+    });
+    if let Some((explained, _)) = &explained {
+        diagnosis.add_request(explained);
+    }
+    let mut report = Report::new(
         &config.token,
         config.source.clone(),
         &class,
@@ -173,7 +203,11 @@ pub fn check(config: &Config) -> Result<Report, String> {
         &answers,
         diagnosis,
         now,
-    ))
+    );
+    if let Some((explained, exchange)) = explained {
+        report.add_request(explained.verdict, exchange.as_ref());
+    }
+    Ok(report)
 }
 
 /// Whether `CI_JOB_TOKEN` is not the job's own token: it differs from the password GitLab put

@@ -9,6 +9,8 @@ mod cli;
 mod offline;
 // One scenario per kind and per failure against the fake GitLab.
 mod probe;
+// --request 'METHOD PATH': route knowledge and GitLab's answer to the request itself.
+mod request;
 // The human report, one reviewed snapshot per reason code.
 mod snapshots;
 // GitLab misbehaving: timeouts, dropped connections, 5xx, 429, pages, bad TLS.

@@ -1,11 +1,9 @@
 //! Property tests: arbitrary input never panics the classifier, the JWT and routable decoders,
 //! the response readers or the diagnosis, and never comes back out in a report.
 
-use std::time::Duration;
-
 use glprobe::classify::{self, Context, jwt, routable};
 use glprobe::diagnosis::{Claim, Requirements, Situation, diagnose};
-use glprobe::probe::http::{Body, Exchange, Method, Response, Scrubber};
+use glprobe::probe::http::{Body, Exchange, Response, Scrubber};
 use glprobe::probe::{Answer, Check};
 use glprobe::report::{Format, Report, dotenv};
 use glprobe::scrub::MIN_PIECE;
@@ -97,23 +95,11 @@ fn is_variable_reference(text: &str) -> bool {
 fn answer(check: Check, status: u16, body: Body) -> Answer {
     Answer {
         check,
-        exchange: Exchange {
-            method: Method::Get,
-            path: "/api/v4/x".into(),
-            carrier: "PRIVATE-TOKEN header".into(),
-            outcome: Ok(Response {
-                status,
-                content_type: "application/json".into(),
-                www_authenticate: None,
-                location: None,
-                rate_limit: Default::default(),
-                next_page: None,
-                body,
-            }),
-            attempts: 1,
-            elapsed: Duration::ZERO,
-            rate_limit_wait: None,
-        },
+        exchange: Exchange::get(
+            "/api/v4/x",
+            "PRIVATE-TOKEN header",
+            Ok(Response::new(status, "application/json", body)),
+        ),
     }
 }
 

@@ -232,6 +232,27 @@ fn not_allowlisted() {
 }
 
 #[test]
+fn job_token_not_accepted() {
+    // The story of issue 10: a job token on GET /projects/:id, which ignores job tokens.
+    let routes = Routes::new()
+        .on("GET", "/api/v4/job", fixtures::job(8, 278))
+        .on(
+            "GET",
+            "/api/v4/projects/123",
+            Reply::json(404, json!({"message": "404 Project Not Found"})),
+        );
+    let token = format!("glcbt-64_{F20}");
+    online(
+        "job_token_not_accepted",
+        3,
+        "CI_JOB_TOKEN",
+        &token,
+        routes,
+        &["--request", "GET /api/v4/projects/123"],
+    );
+}
+
+#[test]
 fn unverifiable() {
     online(
         "unverifiable",

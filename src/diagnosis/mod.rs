@@ -7,6 +7,7 @@
 mod gitlab;
 mod limits;
 mod offline;
+pub mod request;
 mod requirements;
 
 use crate::classify::{Classification, Defect};

@@ -1,14 +1,12 @@
 //! The verdict as a truth table: offline facts, GitLab's answers and the requirements, in, the
 //! validity, reason and exit code out.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use super::*;
 use crate::classify::{Context, classify};
 use crate::probe::Check;
-use crate::probe::http::{Body, Exchange, Failure, FailureKind, Method, Response};
+use crate::probe::http::{Body, Exchange, Failure, FailureKind, Response};
 use crate::token::Token;
 
 const NOW: i64 = 1_800_000_000;
@@ -17,23 +15,11 @@ const PAT: &str = "glpat-AAECAwQFBgcICQoLDA0OD286MQp1OjlpeAk.01.0z089t292";
 fn answer(check: Check, status: u16, body: Value) -> Answer {
     Answer {
         check,
-        exchange: Exchange {
-            method: Method::Get,
-            path: "/api/v4/x".into(),
-            carrier: "PRIVATE-TOKEN header".into(),
-            outcome: Ok(Response {
-                status,
-                content_type: "application/json".into(),
-                www_authenticate: None,
-                location: None,
-                rate_limit: Default::default(),
-                next_page: None,
-                body: Body::Json(body),
-            }),
-            attempts: 1,
-            elapsed: Duration::ZERO,
-            rate_limit_wait: None,
-        },
+        exchange: Exchange::get(
+            "/api/v4/x",
+            "PRIVATE-TOKEN header",
+            Ok(Response::new(status, "application/json", Body::Json(body))),
+        ),
     }
 }
 

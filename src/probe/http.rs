@@ -218,6 +218,22 @@ pub struct Response {
     pub body: Body,
 }
 
+impl Response {
+    /// A response with only a status, a content type and a body (no redirect, no rate-limit
+    /// headers, no next page): what the diagnosis's tests build.
+    pub fn new(status: u16, content_type: &str, body: Body) -> Response {
+        Response {
+            status,
+            content_type: content_type.to_owned(),
+            www_authenticate: None,
+            location: None,
+            rate_limit: RateLimit::default(),
+            next_page: None,
+            body,
+        }
+    }
+}
+
 /// GitLab's rate-limit headers (Rack::Attack's `RateLimit-*` and `Retry-After`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RateLimit {
@@ -283,6 +299,22 @@ pub struct Exchange {
     /// A rate limit's wait that did not fit in the time left: the last answer is a 429 (or
     /// 503) that glprobe did not retry, since GitLab asked it to wait this long.
     pub rate_limit_wait: Option<Duration>,
+}
+
+impl Exchange {
+    /// One GET and its outcome, in one attempt taking no time: what the diagnosis's tests
+    /// build.
+    pub fn get(path: &str, carrier: &str, outcome: Result<Response, Failure>) -> Exchange {
+        Exchange {
+            method: Method::Get,
+            path: path.to_owned(),
+            carrier: carrier.to_owned(),
+            outcome,
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            rate_limit_wait: None,
+        }
+    }
 }
 
 /// The client: one agent, one deadline, the secrets to scrub, and the moment before which

@@ -11,6 +11,7 @@
 //! token is refused, a runner token on a GitLab without the discovery route).
 
 pub mod http;
+pub mod request;
 
 use crate::classify::{Classification, Shape};
 use crate::token::{Kind, Token};

@@ -15,7 +15,7 @@ pub const MAX_VARIABLES: usize = 20;
 pub const MAX_BYTES: usize = 5 * 1024;
 
 /// The variable names without their prefix, in the order they are written.
-pub const NAMES: [&str; 13] = [
+pub const NAMES: [&str; 14] = [
     "KIND",
     "VALID",
     "REASON",
@@ -29,13 +29,14 @@ pub const NAMES: [&str; 13] = [
     "PROJECT_ID",
     "FINGERPRINT",
     "CANDIDATES",
+    "REQUEST_ALLOWED",
 ];
 
 /// Renders the report as dotenv lines with this variable prefix (`TOKEN_` by default).
 pub fn render(report: &Report, prefix: &str) -> String {
     let d = &report.diagnosis;
     let f = &d.facts;
-    let values: [Option<String>; 13] = [
+    let values: [Option<String>; 14] = [
         Some(d.kind.name().to_owned()),
         Some(d.validity.code().to_owned()),
         Some(d.reason.code().to_owned()),
@@ -55,6 +56,7 @@ pub fn render(report: &Report, prefix: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         }),
+        report.request.as_ref().map(|r| r.allowed_code().to_owned()),
     ];
     let lines: Vec<String> = NAMES
         .iter()

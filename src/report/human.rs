@@ -60,6 +60,9 @@ pub fn render(report: &Report) -> String {
         );
         line(&mut out, if i == 0 { "Asked" } else { "" }, &text);
     }
+    if let Some(request) = &report.request {
+        request_block(&mut out, request);
+    }
     for note in &d.notes {
         line(&mut out, "Note", note);
     }
@@ -84,6 +87,36 @@ pub fn render(report: &Report) -> String {
         }
     }
     out
+}
+
+/// The `--request` verdict: the request, what GitLab's route list says, and the outcome.
+fn request_block(out: &mut String, r: &crate::request::Verdict) {
+    line(out, "Request", &format!("{} {}", r.method, r.path));
+    let job = match (r.job_token_accepted, &r.job_token_permission) {
+        (false, _) => "does not accept job tokens".to_owned(),
+        (true, Some(p)) => format!("accepts job tokens (fine-grained permission {p})"),
+        (true, None) => "accepts job tokens".to_owned(),
+    };
+    let route = r.route.map(|t| format!("route {t}: ")).unwrap_or_default();
+    let scopes = if r.scopes_needed.is_empty() {
+        String::new()
+    } else {
+        format!("; access tokens need {}", r.scopes_needed.join(" or "))
+    };
+    line(out, "", &format!("{route}{job}{scopes}"));
+    let outcome = match (r.allowed, r.reason) {
+        (Some(true), _) => "works".to_owned(),
+        (Some(false), Some(reason)) => format!("cannot work ({reason})"),
+        (Some(false), None) => "cannot work".to_owned(),
+        (None, Some(reason)) => format!("unknown ({reason})"),
+        (None, None) => "unknown".to_owned(),
+    };
+    let sent = match (r.sent, r.status) {
+        (true, Some(status)) => format!("sent, GitLab answered {status}"),
+        (true, None) => "sent, no answer".to_owned(),
+        (false, _) => "not sent".to_owned(),
+    };
+    line(out, "", &format!("{sent}: {outcome}"));
 }
 
 fn kind_text(report: &Report) -> String {

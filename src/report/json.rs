@@ -30,6 +30,7 @@ struct Document<'a> {
     server: Option<&'a str>,
     offline: bool,
     requests: Vec<RequestInfo<'a>>,
+    request: Option<RequestVerdict<'a>>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +88,23 @@ struct RequestInfo<'a> {
     error: Option<&'a str>,
     attempts: u32,
     elapsed_ms: u64,
+}
+
+/// The `--request` verdict.
+#[derive(Serialize)]
+struct RequestVerdict<'a> {
+    method: &'static str,
+    path: &'a str,
+    route: Option<&'static str>,
+    job_token_accepted: bool,
+    job_token_permission: Option<&'a str>,
+    scopes_needed: &'a [&'static str],
+    sent: bool,
+    status: Option<u16>,
+    message: Option<&'a str>,
+    allowed: Option<bool>,
+    reason: Option<&'static str>,
+    summary: &'a str,
 }
 
 /// Renders the report as one JSON document and a newline.
@@ -173,6 +191,20 @@ pub fn render(report: &Report) -> String {
                 elapsed_ms: r.elapsed_ms,
             })
             .collect(),
+        request: report.request.as_ref().map(|r| RequestVerdict {
+            method: r.method,
+            path: &r.path,
+            route: r.route,
+            job_token_accepted: r.job_token_accepted,
+            job_token_permission: r.job_token_permission.as_deref(),
+            scopes_needed: &r.scopes_needed,
+            sent: r.sent,
+            status: r.status,
+            message: r.message.as_deref(),
+            allowed: r.allowed,
+            reason: r.reason.map(|x| x.code()),
+            summary: &r.summary,
+        }),
     };
     let mut text = json_escape_unsafe(
         &serde_json::to_string_pretty(&document).expect("the report serializes"),

@@ -85,6 +85,8 @@ pub struct Report {
     pub requests: Vec<RequestLine>,
     /// Now, in seconds since the epoch (for "in N minutes").
     pub now: i64,
+    /// The `--request` verdict, if one was asked for.
+    pub request: Option<crate::request::Verdict>,
 }
 
 /// The fewest characters a value needs before its fingerprint is shown: a short password
@@ -140,7 +142,29 @@ impl Report {
             diagnosis,
             requests,
             now,
+            request: None,
         }
+    }
+
+    /// Adds the `--request` verdict and, when it was sent, its line among the requests (with
+    /// the path as shown: no credential, no secret-looking query value).
+    pub fn add_request(
+        &mut self,
+        verdict: crate::request::Verdict,
+        exchange: Option<&crate::probe::http::Exchange>,
+    ) {
+        if let Some(x) = exchange {
+            self.requests.push(RequestLine {
+                method: x.method.as_str(),
+                path: verdict.path.clone(),
+                carrier: x.carrier.clone(),
+                status: x.outcome.as_ref().ok().map(|r| r.status),
+                error: x.outcome.as_ref().err().map(|f| f.detail.clone()),
+                attempts: x.attempts,
+                elapsed_ms: u64::try_from(x.elapsed.as_millis()).unwrap_or(u64::MAX),
+            });
+        }
+        self.request = Some(verdict);
     }
 
     /// Renders the report in a format.
