@@ -8,46 +8,20 @@ use std::process::Command;
 use crate::support::fixtures;
 use crate::support::gitlab::{FakeGitLab, Routes};
 use crate::support::tokens::{F20, pat};
-use crate::support::{TempDir, require_tool, root};
+use crate::support::{TempDir, fresh_binary, require_tool, root};
 
 /// The binary target and budgets the README states.
 const MUSL_BINARY: &str = "target/x86_64-unknown-linux-musl/release/glprobe";
 const BINARY_BUDGET: u64 = 2_000_000;
 const IMAGE_BUDGET: u64 = 4 * 1024 * 1024;
 
-/// The static binary, checked to be newer than every source file and the lock file (a stale
-/// one would test old code).
-fn static_binary() -> PathBuf {
-    let binary = root().join(MUSL_BINARY);
-    let hint = "build it with: cargo build --release --locked --target x86_64-unknown-linux-musl \
-                (tests/run does this before the tests)";
-    let built = std::fs::metadata(&binary)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing; {hint}", binary.display()));
-    // Cargo rebuilds for any change under src/ or to the lock file; a comment in Cargo.toml
-    // does not make it rebuild, so Cargo.toml is left out.
-    let mut sources = vec![root().join("Cargo.lock")];
-    let mut dirs = vec![root().join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                sources.push(path);
-            }
-        }
-    }
-    for source in sources {
-        let changed = std::fs::metadata(&source).unwrap().modified().unwrap();
-        assert!(
-            changed <= built,
-            "{} is older than {}; {hint}",
-            binary.display(),
-            source.display()
-        );
-    }
-    binary
+/// The static binary, checked to be newer than every source file and the lock file.
+pub(crate) fn static_binary() -> PathBuf {
+    fresh_binary(
+        MUSL_BINARY,
+        "build it with: cargo build --release --locked --target x86_64-unknown-linux-musl \
+         (tests/run does this before the tests)",
+    )
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -21,3 +21,5 @@ mod props;
 mod image;
 // The catalog component: schema, README sync, and a real pipeline in gitlab-ci-local.
 mod component;
+// The static aarch64 binary under qemu-user-static: its shape, the offline suite, online cases.
+mod arm64;
