@@ -24,7 +24,7 @@ pub(crate) fn static_binary() -> PathBuf {
     )
 }
 
-fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -56,12 +56,12 @@ fn the_binary_is_static_and_small() {
 }
 
 /// Container storage and configuration of their own, under a temporary directory.
-struct Containers {
+pub(crate) struct Containers {
     dir: TempDir,
 }
 
 impl Containers {
-    fn new() -> Containers {
+    pub(crate) fn new() -> Containers {
         for (tool, package) in [
             ("buildah", "buildah"),
             ("podman", "podman"),
@@ -89,7 +89,7 @@ impl Containers {
         Containers { dir }
     }
 
-    fn cmd(&self, tool: &str) -> Command {
+    pub(crate) fn cmd(&self, tool: &str) -> Command {
         let mut cmd = Command::new(tool);
         cmd.env("CONTAINERS_STORAGE_CONF", self.dir.path("storage.conf"))
             .env("CONTAINERS_CONF", self.dir.path("containers.conf"));
@@ -98,6 +98,17 @@ impl Containers {
 
     /// Builds a one-layer image holding one file, from a scratch base.
     fn scratch_image(&self, tag: &str, file: &Path, into: &str) {
+        self.scratch_image_for(None, tag, file, into);
+    }
+
+    /// The same, for a platform (`linux/arm64`) rather than this machine's.
+    pub(crate) fn scratch_image_for(
+        &self,
+        platform: Option<&str>,
+        tag: &str,
+        file: &Path,
+        into: &str,
+    ) {
         let context = self
             .dir
             .path(&format!("ctx-{}", tag.replace(['/', ':'], "-")));
@@ -112,11 +123,12 @@ impl Containers {
         run(self
             .cmd("buildah")
             .args(["bud", "--isolation", "chroot", "-q", "-t", tag])
+            .args(platform.map(|p| format!("--platform={p}")))
             .arg(&context));
     }
 }
 
-fn static_busybox() -> PathBuf {
+pub(crate) fn static_busybox() -> PathBuf {
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .iter()
         .map(PathBuf::from)
@@ -156,6 +168,14 @@ fn the_image_builds_offline_and_runs_a_job_script() {
             "--build-arg",
             "BINARY_STAGE=localhost/glprobe-test/binary:local",
         ])
+        // The stage that links busybox's applets runs on this machine's platform; buildah
+        // 1.28 does not set BUILDPLATFORM itself.
+        .args([
+            "--build-arg",
+            "LINKS_IMAGE=localhost/glprobe-test/shell:local",
+        ])
+        .arg("--build-arg")
+        .arg(format!("BUILDPLATFORM={}", crate::multiarch::HOST_PLATFORM))
         .args(["--build-arg", "REVISION=test"])
         .args(["-t", "localhost/glprobe:test", "-f"])
         .arg(root().join("Dockerfile"))

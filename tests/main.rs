@@ -23,3 +23,5 @@ mod image;
 mod component;
 // The static aarch64 binary under qemu-user-static: its shape, the offline suite, online cases.
 mod arm64;
+// The image for amd64 and arm64 as one manifest list, each platform checked by architecture.
+mod multiarch;
