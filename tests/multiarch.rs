@@ -245,11 +245,10 @@ fn the_image_is_one_manifest_list_for_amd64_and_arm64() {
         );
         let qemu = crate::arm64::qemu();
         let m = Mounted::new(&c, "localhost/glprobe:test-arm64");
-        let shell = run(Command::new(&qemu).arg(m.path("/bin/busybox")).args([
-            "sh",
-            "-c",
-            "echo $((6 * 7)) $(uname -m)",
-        ]));
+        let shell = run(Command::new(&qemu)
+            .arg(m.path("/bin/busybox"))
+            .args(["sh", "-c", "echo $((6 * 7)) $(uname -m)"])
+            .env_clear());
         assert_eq!(shell, "42 aarch64\n");
         let out = run(Command::new(&qemu)
             .arg(m.path("/usr/local/bin/glprobe"))
