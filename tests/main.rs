@@ -25,3 +25,7 @@ mod component;
 mod arm64;
 // The image for amd64 and arm64 as one manifest list, each platform checked by architecture.
 mod multiarch;
+// The Python wheel (maturin, bin bindings): built, installed in a fresh virtualenv, run.
+mod wheel;
+// The release: assets uploaded and linked, the README's checksum step, the manifest push.
+mod release;
