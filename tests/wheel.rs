@@ -69,19 +69,8 @@ fn the_wheel_puts_the_static_binary_on_path_in_a_fresh_virtualenv() {
         )
     );
 
-    let python = system_python();
     let venv = dir.path("venv");
-    let made = Command::new(&python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{} -m venv failed (apt-get install python3-venv):\n{}",
-        python.display(),
-        String::from_utf8_lossy(&made.stderr)
-    );
+    fresh_venv(&venv);
     // Offline: no index, only the wheel; pip refuses it if its tags do not fit this system.
     run(Command::new(venv.join("bin/pip"))
         .args([
@@ -125,6 +114,77 @@ fn the_wheel_puts_the_static_binary_on_path_in_a_fresh_virtualenv() {
     assert!(show.contains(&format!("Version: {version}")), "{show}");
     run(Command::new(venv.join("bin/pip")).args(["uninstall", "-y", "glprobe"]));
     assert!(!installed.exists());
+}
+
+/// A fresh virtualenv of Debian's Python.
+fn fresh_venv(venv: &Path) {
+    let python = system_python();
+    let made = Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(venv)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{} -m venv failed (apt-get install python3-venv):\n{}",
+        python.display(),
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
+#[test]
+fn the_aarch64_wheel_carries_the_static_aarch64_binary() {
+    let dir = TempDir::new("wheel-aarch64");
+    let out = dir.path("wheels");
+    // As component.yml builds it: maturin links with Zig (python3 -m ziglang from .venv). Its
+    // own target directory, since cargo-zigbuild's wrappers differ from maturin's and would
+    // make each rebuild the other's aarch64 build.
+    let venv_bin = root().join(".venv/bin");
+    let path = format!("{}:{}", venv_bin.display(), std::env::var("PATH").unwrap());
+    run(Command::new(maturin())
+        .arg("build")
+        .args(MATURIN_FLAGS.split(' '))
+        .args(["--target", "aarch64-unknown-linux-musl", "--zig", "--out"])
+        .arg(&out)
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", root().join("target/wheel-aarch64"))
+        .current_dir(root()));
+    let wheel = wheel_in(&out);
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        wheel.file_name().unwrap().to_str().unwrap(),
+        format!(
+            "glprobe-{version}-py3-none-manylinux2014_aarch64.manylinux_2_17_aarch64.\
+             musllinux_1_2_aarch64.whl"
+        )
+    );
+    // pip takes it for an aarch64 glibc system and for an aarch64 musl one.
+    let venv = dir.path("venv");
+    fresh_venv(&venv);
+    for platform in ["manylinux_2_17_aarch64", "musllinux_1_2_aarch64"] {
+        let site = dir.path(platform);
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--no-index", "--no-deps", "--no-cache-dir"])
+            .args(["--disable-pip-version-check", "--only-binary=:all:"])
+            .args(["--platform", platform, "--target"])
+            .arg(&site)
+            .arg(&wheel));
+        let installed = site.join("bin/glprobe");
+        let headers = elf::read(&installed);
+        assert_eq!(headers.machine, elf::AARCH64, "{platform}");
+        assert!(headers.is_static, "{platform}");
+        let qemu = crate::arm64::qemu();
+        assert_eq!(
+            run(Command::new(&qemu).arg(&installed).arg("--version")),
+            format!("glprobe {version}\n")
+        );
+        let out = run(Command::new(&qemu)
+            .arg(&installed)
+            .args(["--offline", "--token-env", "X", "--format", "dotenv"])
+            .env_clear()
+            .env("X", format!("gldt-{F20}")));
+        assert_eq!(parse_dotenv(&out)["TOKEN_KIND"], "deploy_token");
+    }
 }
 
 #[test]
