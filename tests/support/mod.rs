@@ -26,7 +26,13 @@ pub fn bin() -> &'static str {
 /// set too (an emulator: `qemu-aarch64-static`); else the binary cargo built for the tests.
 pub fn command() -> Command {
     let program = std::env::var_os("GLPROBE_TEST_BIN").unwrap_or_else(|| bin().into());
-    match std::env::var_os("GLPROBE_TEST_RUNNER") {
+    let runner = std::env::var_os("GLPROBE_TEST_RUNNER");
+    command_for(Path::new(&program), runner.as_deref().map(Path::new))
+}
+
+/// `program`, or `runner program` when a runner is given.
+fn command_for(program: &Path, runner: Option<&Path>) -> Command {
+    match runner {
         Some(runner) => {
             let mut cmd = Command::new(runner);
             cmd.arg(program);
@@ -142,12 +148,7 @@ impl Run {
     pub fn run(self) -> Outcome {
         let mut cmd = match &self.program {
             None => command(),
-            Some((binary, None)) => Command::new(binary),
-            Some((binary, Some(runner))) => {
-                let mut cmd = Command::new(runner);
-                cmd.arg(binary);
-                cmd
-            }
+            Some((binary, runner)) => command_for(binary, runner.as_deref()),
         };
         cmd.args(&self.args)
             .env_clear()
