@@ -94,12 +94,19 @@ fn the_image_is_one_manifest_list_for_amd64_and_arm64() {
     ];
     let host_arch = HOST_PLATFORM.trim_start_matches("linux/");
     let c = Containers::new();
+    // Every platform's stand-ins first: the links stage takes this machine's shell.
     for (arch, _, binary, busybox) in &platforms {
         let platform = format!("linux/{arch}");
         let shell = format!("localhost/glprobe-test/shell:{arch}");
         let binary_image = format!("localhost/glprobe-test/binary:{arch}");
         c.scratch_image_for(Some(&platform), &shell, busybox, "/bin/busybox");
         c.scratch_image_for(Some(&platform), &binary_image, binary, "/glprobe");
+    }
+    // Each platform's image, added to one manifest list as component.yml builds it.
+    for (arch, ..) in &platforms {
+        let platform = format!("linux/{arch}");
+        let shell = format!("localhost/glprobe-test/shell:{arch}");
+        let binary_image = format!("localhost/glprobe-test/binary:{arch}");
         run(c
             .cmd("buildah")
             .args(["bud", "--isolation", "chroot", "-q", "--pull-never"])
@@ -116,24 +123,14 @@ fn the_image_is_one_manifest_list_for_amd64_and_arm64() {
             .arg(format!("BINARY_STAGE={binary_image}"))
             .args(["--build-arg", "REVISION=test", "-t"])
             .arg(format!("localhost/glprobe:test-{arch}"))
+            .args(["--manifest", "localhost/glprobe:multi"])
             .arg("-f")
             .arg(root().join("Dockerfile"))
             .arg(root()));
     }
 
-    // One manifest list holding both, pushed (with its images) as one OCI image index, as
-    // component.yml pushes it to the registry.
-    run(c
-        .cmd("buildah")
-        .args(["manifest", "create", "localhost/glprobe:multi"]));
-    for (arch, ..) in &platforms {
-        run(c.cmd("buildah").args([
-            "manifest",
-            "add",
-            "localhost/glprobe:multi",
-            &format!("containers-storage:localhost/glprobe:test-{arch}"),
-        ]));
-    }
+    // The list, pushed with its images as one OCI image index, as component.yml pushes it to
+    // the registry.
     let out = TempDir::new("multiarch-oci");
     let layout = out.path("layout");
     run(c
