@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::fixtures;
 use crate::support::gitlab::{FakeGitLab, Routes};
 use crate::support::tokens::{F20, pat};
-use crate::support::{TempDir, require_tool, root};
+use crate::support::{TempDir, fresh_binary, require_tool, root};
 
 /// The binary target and budgets the README states.
 const MUSL_BINARY: &str = "target/x86_64-unknown-linux-musl/release/glprobe";
@@ -17,42 +17,16 @@ const MUSL_BINARY: &str = "target/x86_64-unknown-linux-musl/release/glprobe";
 const BINARY_BUDGET: u64 = 2 * 1024 * 1024;
 const IMAGE_BUDGET: u64 = 4 * 1024 * 1024;
 
-/// The static binary, checked to be newer than every source file and the lock file (a stale
-/// one would test old code).
-fn static_binary() -> PathBuf {
-    let binary = root().join(MUSL_BINARY);
-    let hint = "build it with: cargo build --release --locked --target x86_64-unknown-linux-musl \
-                (tests/run does this before the tests)";
-    let built = std::fs::metadata(&binary)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing; {hint}", binary.display()));
-    // Cargo rebuilds for any change under src/ or to the lock file; a comment in Cargo.toml
-    // does not make it rebuild, so Cargo.toml is left out.
-    let mut sources = vec![root().join("Cargo.lock")];
-    let mut dirs = vec![root().join("src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                sources.push(path);
-            }
-        }
-    }
-    for source in sources {
-        let changed = std::fs::metadata(&source).unwrap().modified().unwrap();
-        assert!(
-            changed <= built,
-            "{} is older than {}; {hint}",
-            binary.display(),
-            source.display()
-        );
-    }
-    binary
+/// The static binary, checked to be newer than every source file and the lock file.
+pub(crate) fn static_binary() -> PathBuf {
+    fresh_binary(
+        MUSL_BINARY,
+        "build it with: cargo build --release --locked --target x86_64-unknown-linux-musl \
+         (tests/run does this before the tests)",
+    )
 }
 
-fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let output = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -84,12 +58,12 @@ fn the_binary_is_static_and_small() {
 }
 
 /// Container storage and configuration of their own, under a temporary directory.
-struct Containers {
+pub(crate) struct Containers {
     dir: TempDir,
 }
 
 impl Containers {
-    fn new() -> Containers {
+    pub(crate) fn new() -> Containers {
         for (tool, package) in [
             ("buildah", "buildah"),
             ("podman", "podman"),
@@ -117,7 +91,7 @@ impl Containers {
         Containers { dir }
     }
 
-    fn cmd(&self, tool: &str) -> Command {
+    pub(crate) fn cmd(&self, tool: &str) -> Command {
         let mut cmd = Command::new(tool);
         cmd.env("CONTAINERS_STORAGE_CONF", self.dir.path("storage.conf"))
             .env("CONTAINERS_CONF", self.dir.path("containers.conf"));
@@ -126,6 +100,17 @@ impl Containers {
 
     /// Builds a one-layer image holding one file, from a scratch base.
     fn scratch_image(&self, tag: &str, file: &Path, into: &str) {
+        self.scratch_image_for(None, tag, file, into);
+    }
+
+    /// The same, for a platform (`linux/arm64`) rather than this machine's.
+    pub(crate) fn scratch_image_for(
+        &self,
+        platform: Option<&str>,
+        tag: &str,
+        file: &Path,
+        into: &str,
+    ) {
         let context = self
             .dir
             .path(&format!("ctx-{}", tag.replace(['/', ':'], "-")));
@@ -140,11 +125,12 @@ impl Containers {
         run(self
             .cmd("buildah")
             .args(["bud", "--isolation", "chroot", "-q", "-t", tag])
+            .args(platform.map(|p| format!("--platform={p}")))
             .arg(&context));
     }
 }
 
-fn static_busybox() -> PathBuf {
+pub(crate) fn static_busybox() -> PathBuf {
     let busybox = ["/bin/busybox", "/usr/bin/busybox"]
         .iter()
         .map(PathBuf::from)
@@ -184,6 +170,14 @@ fn the_image_builds_offline_and_runs_a_job_script() {
             "--build-arg",
             "BINARY_STAGE=localhost/glprobe-test/binary:local",
         ])
+        // The stage that links busybox's applets runs on this machine's platform; buildah
+        // 1.28 does not set BUILDPLATFORM itself.
+        .args([
+            "--build-arg",
+            "LINKS_IMAGE=localhost/glprobe-test/shell:local",
+        ])
+        .arg("--build-arg")
+        .arg(format!("BUILDPLATFORM={}", crate::multiarch::HOST_PLATFORM))
         .args(["--build-arg", "REVISION=test"])
         .args(["-t", "localhost/glprobe:test", "-f"])
         .arg(root().join("Dockerfile"))

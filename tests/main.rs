@@ -33,3 +33,11 @@ mod props;
 mod image;
 // The catalog component: schema, README sync, and a real pipeline in gitlab-ci-local.
 mod component;
+// The static aarch64 binary under qemu-user-static: its shape, the offline suite, online cases.
+mod arm64;
+// The image for amd64 and arm64 as one manifest list, each platform checked by architecture.
+mod multiarch;
+// The Python wheel (maturin, bin bindings): built, installed in a fresh virtualenv, run.
+mod wheel;
+// The release: assets uploaded and linked, the README's checksum step, the manifest push.
+mod release;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the binary with a clean environment,
 //! reading its outputs, and checking that no secret leaked.
 
+pub mod elf;
 pub mod fixtures;
 pub mod gitlab;
 pub mod tokens;
@@ -18,6 +19,27 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 /// The binary under test.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_glprobe")
+}
+
+/// The command that runs the binary under test: `GLPROBE_TEST_BIN` when set (another build of
+/// glprobe, such as the static aarch64 one), started through `GLPROBE_TEST_RUNNER` when that is
+/// set too (an emulator: `qemu-aarch64-static`); else the binary cargo built for the tests.
+pub fn command() -> Command {
+    let program = std::env::var_os("GLPROBE_TEST_BIN").unwrap_or_else(|| bin().into());
+    let runner = std::env::var_os("GLPROBE_TEST_RUNNER");
+    command_for(Path::new(&program), runner.as_deref().map(Path::new))
+}
+
+/// `program`, or `runner program` when a runner is given.
+fn command_for(program: &Path, runner: Option<&Path>) -> Command {
+    match runner {
+        Some(runner) => {
+            let mut cmd = Command::new(runner);
+            cmd.arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
 }
 
 /// A temporary directory, removed on drop.
@@ -52,6 +74,7 @@ pub struct Run {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Option<String>,
+    program: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 /// What a run produced.
@@ -95,6 +118,7 @@ pub fn glprobe(args: &[&str]) -> Run {
         args: args.iter().map(|a| a.to_string()).collect(),
         env: Vec::new(),
         stdin: None,
+        program: None,
     }
 }
 
@@ -114,9 +138,18 @@ impl Run {
         self
     }
 
+    /// Runs this binary instead of the one under test, through `runner` (an emulator) if given.
+    pub fn on(mut self, binary: &Path, runner: Option<&Path>) -> Run {
+        self.program = Some((binary.to_owned(), runner.map(Path::to_owned)));
+        self
+    }
+
     /// Runs it and returns what it produced.
     pub fn run(self) -> Outcome {
-        let mut cmd = Command::new(bin());
+        let mut cmd = match &self.program {
+            None => command(),
+            Some((binary, runner)) => command_for(binary, runner.as_deref()),
+        };
         cmd.args(&self.args)
             .env_clear()
             // A safety net for the loopback-only rule: a request meant for any other host goes
@@ -250,4 +283,37 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A release binary under `target/`, checked to be newer than every source file and the lock
+/// file (a stale one would test old code); `hint` says how to build it.
+pub fn fresh_binary(relative: &str, hint: &str) -> PathBuf {
+    let binary = root().join(relative);
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing; {hint}", binary.display()));
+    // Cargo rebuilds for any change under src/ or to the lock file; a comment in Cargo.toml
+    // does not make it rebuild, so Cargo.toml is left out.
+    let mut sources = vec![root().join("Cargo.lock")];
+    let mut dirs = vec![root().join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                sources.push(path);
+            }
+        }
+    }
+    for source in sources {
+        let changed = std::fs::metadata(&source).unwrap().modified().unwrap();
+        assert!(
+            changed <= built,
+            "{} is older than {}; {hint}",
+            binary.display(),
+            source.display()
+        );
+    }
+    binary
 }
