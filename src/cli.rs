@@ -12,6 +12,7 @@ use argh::FromArgs;
 
 use crate::classify;
 use crate::diagnosis::Claim;
+use crate::probe::access::Surface;
 use crate::report::{Format, dotenv};
 use crate::token::{Kind, Source, Token};
 
@@ -89,6 +90,12 @@ pub struct Args {
     /// flags tokens (default for those: $CI_PROJECT_ID)
     #[argh(option, arg_name = "ID_OR_PATH")]
     pub project: Option<String>,
+
+    /// surfaces the token must be able to use on the project, comma-separated from api, git,
+    /// registry, packages (one read-only request each; the project is --project, else
+    /// $CI_PROJECT_PATH, else $CI_PROJECT_ID; --project alone means --access api)
+    #[argh(option, arg_name = "SURFACES")]
+    pub access: Option<String>,
 
     /// a deploy token's user name (default: $CI_DEPLOY_USER)
     #[argh(option, arg_name = "NAME")]
@@ -174,8 +181,13 @@ pub struct Config {
     pub project: Option<String>,
     /// The project came from `CI_PROJECT_ID`, not `--project`.
     pub project_from_ci: bool,
-    /// The project to check access to (`--project` only).
+    /// The project to check access to (`--project`; with `--access`, else `CI_PROJECT_PATH`,
+    /// else `CI_PROJECT_ID`).
     pub access_project: Option<String>,
+    /// The surfaces to check on it (`--access`; `api` for `--project` alone).
+    pub access: Vec<Surface>,
+    /// The surfaces were asked with `--access`.
+    pub access_explicit: bool,
     /// The deploy token user name.
     pub username: Option<String>,
     /// The user name came from `CI_DEPLOY_USER`, not `--username`.
@@ -297,6 +309,36 @@ impl Config {
             None => Vec::new(),
             Some(list) => parse_scopes(list)?,
         };
+        let (access, access_explicit) = match args.access.as_deref() {
+            None => (vec![Surface::Api], false),
+            Some(list) => match Surface::parse_list(list) {
+                Some(surfaces) => (surfaces, true),
+                None => {
+                    return usage(
+                        "--access takes surfaces separated by commas, from api, git, registry \
+                         and packages"
+                            .into(),
+                    );
+                }
+            },
+        };
+        let nonempty_env = |name: &str| env(name).filter(|s| !s.trim().is_empty());
+        let access_project = match nonempty_flag(args.project.as_deref()) {
+            Some(project) => Some(project),
+            None if access_explicit => {
+                match nonempty_env("CI_PROJECT_PATH").or_else(|| nonempty_env("CI_PROJECT_ID")) {
+                    Some(project) => Some(project),
+                    None => {
+                        return usage(
+                            "--access needs a project: pass --project ID_OR_PATH (in a CI job, \
+                         $CI_PROJECT_PATH is used)"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            None => None,
+        };
         let (token, source, variable_set) = read_token(&args, env)?;
         let claim = match args.expect {
             Some(kind) => Some(Claim {
@@ -348,7 +390,9 @@ impl Config {
             project_from_ci: nonempty(args.project.clone()).is_none()
                 && nonempty(env("CI_PROJECT_ID")).is_some(),
             project: nonempty(args.project.clone()).or_else(|| nonempty(env("CI_PROJECT_ID"))),
-            access_project: nonempty(args.project),
+            access_project,
+            access,
+            access_explicit,
             username_from_ci: nonempty(args.username.clone()).is_none()
                 && nonempty(env("CI_DEPLOY_USER")).is_some(),
             username: nonempty(args.username).or_else(|| nonempty(env("CI_DEPLOY_USER"))),
@@ -359,6 +403,11 @@ impl Config {
             allow_runner_verify: args.allow_runner_verify,
         })
     }
+}
+
+/// A flag's value, unless empty or blank.
+fn nonempty_flag(value: Option<&str>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty()).map(str::to_owned)
 }
 
 fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {

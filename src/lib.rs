@@ -83,6 +83,13 @@ pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
 fn secrets(config: &Config) -> Vec<token::Token> {
     let mut secrets = vec![config.token.clone()];
     secrets.extend(config.admin_token.clone());
+    // The basic-auth pairs of the git and registry access checks.
+    for login in ["gitlab-ci-token", "oauth2"] {
+        secrets.push(token::Token::new(&format!(
+            "{login}:{}",
+            config.token.expose()
+        )));
+    }
     if let Some(user) = &config.username {
         secrets.push(token::Token::new(&format!(
             "{user}:{}",
@@ -110,27 +117,8 @@ pub fn check(config: &Config) -> Result<Report, String> {
         access_project: config.access_project.as_deref(),
         allow_runner_verify: config.allow_runner_verify,
         admin: config.admin_token.as_ref(),
-    };
-    let planned = probe::plan(&class, &inputs);
-    let answers = match &config.server {
-        Some(server) if !planned.is_empty() => {
-            let settings = Settings {
-                base_url: server.url.clone(),
-                loopback: server.loopback,
-                timeout: config.timeout,
-                ca_files: config.ca_files.clone(),
-            };
-            let secrets = secrets(config);
-            let client = Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?;
-            probe::run(&client, &config.token, &class, &inputs, &planned)
-        }
-        _ => Vec::new(),
-    };
-    let requirements = Requirements {
-        claim: config.claim.clone(),
-        scopes: &config.scopes,
-        min_days_left: config.min_days_left,
-        access_project: config.access_project.as_deref(),
+        access: &config.access,
+        access_explicit: config.access_explicit,
     };
     let situation = Situation {
         source: &config.source,
@@ -144,6 +132,42 @@ pub fn check(config: &Config) -> Result<Report, String> {
         project: config.project.as_deref(),
         project_from_ci: config.project_from_ci,
         admin_token: config.admin_token.is_some(),
+    };
+    let planned = probe::plan(&class, &inputs);
+    let answers = match &config.server {
+        Some(server) if !planned.is_empty() => {
+            let settings = Settings {
+                base_url: server.url.clone(),
+                loopback: server.loopback,
+                timeout: config.timeout,
+                ca_files: config.ca_files.clone(),
+            };
+            let secrets = secrets(config);
+            let client = Client::new(&settings, &secrets.iter().collect::<Vec<_>>())?;
+            let mut answers = probe::run(&client, &config.token, &class, &inputs, &planned);
+            // Git and registry checks that feed the failed-auth ban wait for a valid token.
+            if let Some(kind) = diagnosis::accepted(&class, &answers, &situation) {
+                let more = probe::access::second_wave(
+                    &client,
+                    &config.token,
+                    &class,
+                    kind,
+                    &inputs,
+                    &answers,
+                );
+                answers.extend(more);
+            }
+            answers
+        }
+        _ => Vec::new(),
+    };
+    let requirements = Requirements {
+        claim: config.claim.clone(),
+        scopes: &config.scopes,
+        min_days_left: config.min_days_left,
+        access_project: config.access_project.as_deref(),
+        access: &config.access,
+        access_explicit: config.access_explicit,
     };
     let diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
     Ok(Report::new(

@@ -21,3 +21,5 @@ mod props;
 mod image;
 // The catalog component: schema, README sync, and a real pipeline in gitlab-ci-local.
 mod component;
+// Access checks: --access api,git,registry,packages, one row per outcome of GitLab's matrices.
+mod access;

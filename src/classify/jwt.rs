@@ -110,6 +110,18 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, JwtError
     serde_json::from_slice(&bytes).map_err(|_| JwtError::Undecodable)
 }
 
+/// The payload of any JWT, decoded without verifying it (the registry's answer to
+/// `/jwt/auth`, read only for its `access` claim).
+pub fn payload(jwt: &str) -> Option<Value> {
+    let mut parts = jwt.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    decode_part::<Value>(payload).ok().filter(Value::is_object)
+}
+
 /// Routing claims are ids written in base36 like the routable-token payload; accept a plain
 /// JSON number too.
 fn routing_id(value: &Value) -> Option<u64> {
