@@ -22,7 +22,9 @@ use crate::token::{Kind, Source, Token};
 #[argh(
     note = "The token is never taken as an argument (process lists and shell history keep those):\n\
             it comes from --token-env NAME, --token-file PATH, or else $GITLAB_TOKEN when set,\n\
-            else $CI_JOB_TOKEN. glprobe never creates, changes or deletes anything on GitLab.",
+            else $CI_JOB_TOKEN. glprobe never creates, changes or deletes anything on GitLab;\n\
+            GitLab still records reads: a user's last activity, a token's last_used_at, and for a\n\
+            job token that reaches another project, an entry in that project's job token log.",
     error_code(
         0,
         "the token is valid and meets every requirement (or --offline found nothing wrong)"
@@ -34,7 +36,7 @@ use crate::token::{Kind, Source, Token};
     error_code(2, "usage error: bad flags, unreadable token or CA file, refused URL"),
     error_code(
         3,
-        "the token is valid but a requirement failed: kind mismatch, scope, expiry window, project access"
+        "the token is valid but a requirement failed: kind mismatch, scope, expiry window, project access (not allowlisted, project not found, insufficient role)"
     ),
     error_code(
         4,

@@ -785,3 +785,86 @@ fn the_human_report_has_an_access_block() {
         "{text}"
     );
 }
+
+#[test]
+fn a_failure_on_a_surface_is_unknown_never_false() {
+    // Gitaly down (503, retried with backoff), then a proxy's HTML page for the registry.
+    let gitaly =
+        "The git server, Gitaly, is not available at this time. Please contact your administrator.";
+    let routes = pat_routes(&["read_api"], fixtures::user(4, "jdoe", false))
+        .on("GET", GIT, git_refused(503, gitaly))
+        .on(
+            "GET",
+            JWT,
+            Reply::raw(
+                403,
+                "text/html",
+                "<!DOCTYPE html><html>Forbidden by proxy</html>",
+            ),
+        );
+    let r = run(
+        &pat(4),
+        routes,
+        &["--project", PROJECT, "--access", "git,registry"],
+        &[],
+    );
+    assert_code(&r.out, 4);
+    assert_eq!(r.env["TOKEN_VALID"], "true");
+    assert_eq!(r.env["TOKEN_REASON"], "server_error");
+    assert_eq!(r.env["TOKEN_ACCESS_GIT"], "unknown");
+    assert_eq!(r.env["TOKEN_ACCESS_REGISTRY"], "unknown");
+    // 503 is retried (at most three attempts); the 403 page is not.
+    let count = |path: &str| r.requests.iter().filter(|q| q.path == path).count();
+    assert!((2..=3).contains(&count(GIT)), "{}", count(GIT));
+    assert_eq!(count(JWT), 1);
+}
+
+#[test]
+fn a_numeric_project_the_token_cannot_see_sends_no_git_request() {
+    let routes = pat_routes(&["read_api"], fixtures::user(4, "jdoe", false)).on(
+        "GET",
+        "/api/v4/projects/99",
+        fixtures::project_not_found(),
+    );
+    let r = run(
+        &pat(4),
+        routes,
+        &["--project", "99", "--access", "api,git"],
+        &[],
+    );
+    assert_code(&r.out, 3);
+    assert_eq!(r.env["TOKEN_REASON"], "project_not_found");
+    assert_eq!(r.env["TOKEN_ACCESS_API"], "false");
+    assert_eq!(r.env["TOKEN_ACCESS_GIT"], "false");
+    assert!(!r.requests.iter().any(|q| q.path.ends_with("/info/refs")));
+    assert_eq!(r.requests.len(), 3, "self, user, the project");
+}
+
+#[test]
+fn offline_access_is_unknown_and_sends_nothing() {
+    let token = pat(4);
+    let out = glprobe(&["--offline", "--token-env", "TOK", "--format", "dotenv"])
+        .args(&["--project", PROJECT, "--access", "git,packages"])
+        .env("TOK", &token)
+        .run();
+    assert_code(&out, 0);
+    assert_no_leak(&token, &out, &[]);
+    let env = out.dotenv();
+    assert_eq!(env["TOKEN_ACCESS_GIT"], "unknown");
+    assert_eq!(env["TOKEN_ACCESS_PACKAGES"], "unknown");
+    assert!(!env.contains_key("TOKEN_ACCESS_API"));
+}
+
+#[test]
+fn a_malformed_token_sends_nothing_at_all() {
+    let r = run(
+        &format!("\"{}\"", pat(4)),
+        Routes::new(),
+        &["--project", PROJECT, "--access", ALL],
+        &[],
+    );
+    assert_code(&r.out, 1);
+    assert_eq!(r.env["TOKEN_REASON"], "malformed");
+    assert!(r.requests.is_empty());
+    assert_eq!(r.env["TOKEN_ACCESS_GIT"], "false");
+}

@@ -183,6 +183,11 @@ fn read(
              Deploy tokens), or try the package manager itself.",
             DEPLOY_DOCS,
         ),
+        (Surface::Git | Surface::Registry, Family::Access | Family::Oauth)
+            if ctx.path.is_none() && resolution_status(ctx) == Some(404) =>
+        {
+            as_verdict(not_found(project, "404 Project Not Found", kind, ctx.facts))
+        }
         (Surface::Git | Surface::Registry, _) if ctx.path.is_none() => unknown(
             Reason::Unverifiable,
             format!(
@@ -295,12 +300,14 @@ fn token_refused(validity: Validity, token: Option<&Finding>, sit: &Situation<'_
             next,
             docs,
         ),
+        _ if sit.offline => unknown(
+            Reason::Unverifiable,
+            "Not checked: --offline sends no request.",
+            "Run without --offline to ask GitLab.",
+            API_DOCS,
+        ),
         _ => unknown(
-            if sit.offline {
-                Reason::Unverifiable
-            } else {
-                reason
-            },
+            reason,
             format!(
                 "The token's own check did not settle ({reason}), so access was not checked \
                  further."
@@ -322,6 +329,16 @@ fn no_surfaces(kind: Kind) -> Verdict {
         "Check the token that the job uses to clone, pull or read packages.",
         kind.docs(),
     )
+}
+
+/// The status of `GET /projects/:id` for a project given by numeric id (access and OAuth tokens).
+fn resolution_status(ctx: &Ctx<'_>) -> Option<u16> {
+    ctx.answers
+        .iter()
+        .filter(|a| matches!(a.check, Check::ProjectAccess | Check::ProjectPath))
+        .filter(|a| !a.exchange.path.ends_with("/releases"))
+        .find_map(|a| a.exchange.outcome.as_ref().ok())
+        .map(|r| r.status)
 }
 
 /// Whose rights a surface checks, for explanations.
