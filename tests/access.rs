@@ -472,6 +472,22 @@ fn personal_and_project_access_tokens() {
             requests: pat_requests("oauth2"),
         },
         Row {
+            name: "project access token on a project its bot cannot read",
+            token: pat(62),
+            args: vec!["--project", PROJECT, "--access", ALL],
+            routes: pat_routes(
+                &["read_api"],
+                fixtures::user(62, "project_99_bot_0a1b2c3d4e5f60718293a4b5c6d7e8f9", true),
+            )
+            .on("GET", API, fixtures::project_not_found())
+            .on("GET", GIT, fixtures::git_unauthorized())
+            .on("GET", JWT, fixtures::registry_token(None, "personal_access_token"))
+            .on("GET", PACKAGES, fixtures::project_not_found()),
+            verdict: (3, "project_access_token", "true", "project_not_found"),
+            access: all("false", "project_not_found"),
+            requests: pat_requests("oauth2"),
+        },
+        Row {
             name: "a missing project",
             token: pat(4),
             args: vec!["--project", PROJECT, "--access", ALL],

@@ -163,6 +163,16 @@ mod tests {
     }
 
     #[test]
+    fn any_payload_decodes_without_a_key() {
+        let token = encode_unsigned(&json!({"access": [{"name": "g/app", "actions": ["pull"]}]}));
+        assert_eq!(payload(&token).unwrap()["access"][0]["actions"][0], "pull");
+        assert_eq!(payload("eyJ.bm90IGpzb24.x"), None);
+        assert_eq!(payload("a.b"), None);
+        let array = format!("eyJ.{}.x", URL_SAFE_NO_PAD.encode("[1]"));
+        assert_eq!(payload(&array), None, "a payload is an object");
+    }
+
+    #[test]
     fn other_jwts_are_not_job_tokens() {
         let id_token = encode_unsigned(&json!({
             "sub": "project_path:group/app:ref_type:branch:ref:main",

@@ -43,13 +43,21 @@ pub(super) fn git(x: &Exchange, ctx: &Ctx<'_>) -> Verdict {
                  or check --project.",
                 DEPLOY_DOCS,
             ),
-            Family::Access if ctx.facts.bot == Some(true) => denied(
+            // A personal token GitLab accepts passes Git's authentication for any project; a
+            // project or group token's bot must be able to read the project first. With the
+            // owner hidden by the token's scopes, it is most likely such a token.
+            Family::Access if ctx.facts.bot != Some(false) => denied(
                 Reason::ProjectNotFound,
                 format!(
-                    "GitLab refuses this access token for {path} over Git (401): {user} cannot \
+                    "GitLab refuses this access token for {path} over Git (401){}: {user} cannot \
                      read {path} — it is not a member, or the project does not exist (GitLab \
                      refuses a project or group token on a project its bot cannot read before \
-                     anything else)."
+                     anything else).",
+                    if ctx.facts.bot.is_none() {
+                        " after accepting it on the API, as it does a project or group token"
+                    } else {
+                        ""
+                    }
                 ),
                 format!(
                     "Check --project; use a token of {path} (or of its group), or add the \
