@@ -16,6 +16,7 @@ FROM ${RUST_IMAGE} AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
 COPY tests ./tests
 RUN cargo build --release --locked --target x86_64-unknown-linux-musl \
