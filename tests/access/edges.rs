@@ -213,3 +213,44 @@ fn a_malformed_token_sends_nothing_at_all() {
     assert!(r.requests.is_empty());
     assert_eq!(r.env["TOKEN_ACCESS_GIT"], "false");
 }
+
+#[test]
+fn a_fine_grained_token_without_the_permission_is_insufficient_scope() {
+    let said = "Access denied: This operation requires a fine-grained personal access token with the following project permissions: [Code: Read].";
+    let routes = pat_routes(&["granular"], no_user()).on("GET", GIT, git_refused(403, said));
+    let r = run(
+        &pat(4),
+        routes,
+        &["--project", PROJECT, "--access", "git"],
+        &[],
+    );
+    assert_code(&r.out, 3);
+    assert_eq!(r.env["TOKEN_REASON"], "insufficient_scope");
+    assert_eq!(r.env["TOKEN_ACCESS_GIT"], "false");
+    assert!(
+        r.json["access"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("fine-grained")
+    );
+}
+
+#[test]
+fn a_deploy_token_with_a_numeric_project_asks_the_registry_nothing() {
+    let routes = Routes::new().on("GET", JWT, fixtures::registry_token(None, "deploy_token"));
+    let args = [
+        "--project",
+        "12",
+        "--username",
+        DEPLOY_USER,
+        "--access",
+        "registry",
+    ];
+    let r = run(&format!("gldt-{F20}"), routes, &args, &[]);
+    assert_code(&r.out, 4);
+    assert_eq!(r.env["TOKEN_ACCESS_REGISTRY"], "unknown");
+    assert_eq!(r.json["access"][0]["request"], Value::Null);
+    let jwt = r.requests.iter().find(|q| q.path == JWT).unwrap();
+    assert_eq!(jwt.query_param("scope"), None, "the identity check only");
+    assert_eq!(r.requests.len(), 1);
+}

@@ -107,6 +107,15 @@ pub(super) fn git(x: &Exchange, ctx: &Ctx<'_>) -> Verdict {
             as_verdict(not_allowlisted(project, &said, ctx.facts))
         }
         403 if said.contains("Insufficient permissions to pull") => job_user_cannot_read(ctx, said),
+        403 if said.contains("requires a fine-grained personal access token") => denied(
+            Reason::InsufficientScope,
+            format!(
+                "The fine-grained personal access token lacks the permission to read {path}'s \
+                 code (GitLab: \"{said}\")."
+            ),
+            "Add the permission GitLab names to the token, or use a token with read_repository.",
+            SCOPES_DOCS,
+        ),
         403 if said.contains("over HTTP is not allowed") => unknown(
             Reason::Unverifiable,
             format!("This GitLab does not allow Git over HTTP (GitLab: \"{said}\")."),

@@ -114,7 +114,12 @@ pub fn checks(
                 project: project.to_owned(),
                 allowed,
                 finding,
-                request: x.map(|x| shown(surface, x, answers, project)),
+                // A deploy token's identity check only asks the registry with the path.
+                request: x
+                    .filter(|_| {
+                        surface != Surface::Registry || project_path(project, answers).is_some()
+                    })
+                    .map(|x| shown(surface, x, answers, project)),
             }
         })
         .collect()

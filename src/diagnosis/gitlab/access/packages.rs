@@ -7,7 +7,7 @@ use super::{
 };
 use crate::diagnosis::SCOPES_DOCS;
 use crate::diagnosis::gitlab::FINE_GRAINED_DOCS;
-use crate::diagnosis::gitlab::answers::{insufficient_scope, message, says, usable};
+use crate::diagnosis::gitlab::answers::{insufficient_scope, json, message, says, usable};
 use crate::probe::access::{Family, Surface};
 use crate::probe::http::Exchange;
 use crate::reason::Reason;
@@ -38,6 +38,19 @@ pub(super) fn packages(x: &Exchange, ctx: &Ctx<'_>) -> Verdict {
             "Create a token with read_api (or api) and replace this one.",
             SCOPES_DOCS,
         ),
+        403 if json(r).get("error").and_then(|e| e.as_str())
+            == Some("insufficient_granular_scope") =>
+        {
+            denied(
+                Reason::InsufficientScope,
+                format!(
+                    "The fine-grained personal access token lacks the permission to read the \
+                     packages of {project}."
+                ),
+                "Add the package permission to the token, or use a token with read_api.",
+                SCOPES_DOCS,
+            )
+        }
         403 if said.contains("Authentication by CI/CD job token not allowed") => {
             if git_answer(ctx).is_some_and(|(_, t)| t.contains("Insufficient permissions to pull"))
             {
