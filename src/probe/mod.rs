@@ -8,7 +8,9 @@
 //! A run is at most two waves of concurrent requests: the [`plan`] (one request per prefixed
 //! kind, plus the owner lookup for access tokens and the access check the user asked for), and
 //! the [`follow_ups`] that only an explanation needs (why a job token is refused, why an OAuth
-//! token is refused, a runner token on a GitLab without the discovery route).
+//! token is refused, a runner token on a GitLab without the discovery route). With `--access`,
+//! the git and registry checks whose login counts toward GitLab's failed-auth ban follow once
+//! the token is known valid ([`access::second_wave`]).
 
 pub mod access;
 pub mod http;
