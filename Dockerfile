@@ -24,6 +24,7 @@ FROM ${RUST_IMAGE} AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
 COPY tests ./tests
 RUN target="$(uname -m)-unknown-linux-musl" \

@@ -18,6 +18,7 @@ use argh::FromArgs;
 
 use crate::classify;
 use crate::diagnosis::Claim;
+use crate::probe::access::Surface;
 use crate::report::{Format, colour, dotenv};
 use crate::token::{Kind, Source, Token};
 
@@ -27,7 +28,9 @@ use crate::token::{Kind, Source, Token};
 #[argh(
     note = "The token is never taken as an argument (process lists and shell history keep those):\n\
             it comes from --token-env NAME, --token-file PATH, or else $GITLAB_TOKEN when set,\n\
-            else $CI_JOB_TOKEN. glprobe never creates, changes or deletes anything on GitLab.",
+            else $CI_JOB_TOKEN. glprobe never creates, changes or deletes anything on GitLab;\n\
+            GitLab still records reads: a user's last activity, a token's last_used_at, and for a\n\
+            job token that reaches another project, an entry in that project's job token log.",
     error_code(
         0,
         "the token is valid and meets every requirement (or --offline found nothing wrong)"
@@ -39,7 +42,7 @@ use crate::token::{Kind, Source, Token};
     error_code(2, "usage error: bad flags, unreadable token or CA file, refused URL"),
     error_code(
         3,
-        "the token is valid but a requirement failed: kind mismatch, scope, expiry window, project access"
+        "the token is valid but a requirement failed: kind mismatch, scope, expiry window, project access (not allowlisted, project not found, insufficient role)"
     ),
     error_code(
         4,
@@ -95,6 +98,12 @@ pub struct Args {
     /// flags tokens (default for those: $CI_PROJECT_ID)
     #[argh(option, arg_name = "ID_OR_PATH")]
     pub project: Option<String>,
+
+    /// surfaces the token must be able to use on the project, comma-separated from api, git,
+    /// registry, packages (one read-only request each; the project is --project, else
+    /// $CI_PROJECT_PATH, else $CI_PROJECT_ID; --project alone means --access api)
+    #[argh(option, arg_name = "SURFACES")]
+    pub access: Option<String>,
 
     /// a deploy token's user name (default: $CI_DEPLOY_USER)
     #[argh(option, arg_name = "NAME")]
@@ -200,8 +209,13 @@ pub struct Config {
     pub project: Option<String>,
     /// The project came from `CI_PROJECT_ID`, not `--project`.
     pub project_from_ci: bool,
-    /// The project to check access to (`--project` only).
+    /// The project to check access to (`--project`; with `--access`, else `CI_PROJECT_PATH`,
+    /// else `CI_PROJECT_ID`).
     pub access_project: Option<String>,
+    /// The surfaces to check on it (`--access`; `api` for `--project` alone).
+    pub access: Vec<Surface>,
+    /// The surfaces were asked with `--access`.
+    pub access_explicit: bool,
     /// The deploy token user name.
     pub username: Option<String>,
     /// The user name came from `CI_DEPLOY_USER`, not `--username`.
@@ -452,6 +466,36 @@ impl Config {
             None => Vec::new(),
             Some(list) => parse_scopes(list)?,
         };
+        let (access, access_explicit) = match args.access.as_deref() {
+            None => (vec![Surface::Api], false),
+            Some(list) => match Surface::parse_list(list) {
+                Some(surfaces) => (surfaces, true),
+                None => {
+                    return usage(
+                        "--access takes surfaces separated by commas, from api, git, registry \
+                         and packages"
+                            .into(),
+                    );
+                }
+            },
+        };
+        let nonempty_env = |name: &str| env(name).filter(|s| !s.trim().is_empty());
+        let access_project = match nonempty_flag(args.project.as_deref()) {
+            Some(project) => Some(project),
+            None if access_explicit => {
+                match nonempty_env("CI_PROJECT_PATH").or_else(|| nonempty_env("CI_PROJECT_ID")) {
+                    Some(project) => Some(project),
+                    None => {
+                        return usage(
+                            "--access needs a project: pass --project ID_OR_PATH (in a CI job, \
+                         $CI_PROJECT_PATH is used)"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            None => None,
+        };
         if let Some(user) = args
             .username
             .as_deref()
@@ -533,7 +577,9 @@ impl Config {
             project_from_ci: nonempty(args.project.clone()).is_none()
                 && nonempty(env("CI_PROJECT_ID")).is_some(),
             project: nonempty(args.project.clone()).or_else(|| nonempty(env("CI_PROJECT_ID"))),
-            access_project: nonempty(args.project),
+            access_project,
+            access,
+            access_explicit,
             username_from_ci: nonempty(args.username.clone()).is_none()
                 && nonempty(env("CI_DEPLOY_USER")).is_some(),
             username: nonempty(args.username).or_else(|| nonempty(env("CI_DEPLOY_USER"))),
@@ -551,6 +597,11 @@ impl Config {
             ci_project_path: nonempty(env("CI_PROJECT_PATH")),
         })
     }
+}
+
+/// A flag's value, unless empty or blank.
+fn nonempty_flag(value: Option<&str>) -> Option<String> {
+    value.filter(|s| !s.trim().is_empty()).map(str::to_owned)
 }
 
 fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {

@@ -71,10 +71,7 @@ pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
     // Whatever is printed or written from here on passes through this scrubber: the reports
     // never hold the token, and this makes sure of it (a user name or project given the
     // token's value by mistake, say).
-    let mut secrets = secrets(&config);
-    if classify::lint::is_placeholder(config.token.expose()) {
-        secrets.retain(|s| s != &config.token);
-    }
+    let secrets = secrets(&config);
     let scrubber = Scrubber::new(&secrets.iter().collect::<Vec<_>>());
     match check(&config) {
         Ok(report) => deliver(&config, &report, &scrubber),
@@ -87,12 +84,24 @@ pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
 
 /// Every secret of the run, in the form it travels: the token, the administrator's token, and
 /// the `user:token` pair of basic authentication (its base64 is what goes on the wire).
+/// A placeholder in the token's place (`$NAME`, a variable's name, `[MASKED]`) is no secret:
+/// it and the pairs made of it are left out, so that its explanation can quote it.
 fn secrets(config: &Config) -> Vec<token::Token> {
-    let mut secrets = vec![config.token.clone()];
-    secrets.extend(config.admin_token.clone());
+    let mut secrets = config.admin_token.clone().into_iter().collect::<Vec<_>>();
     secrets.extend(config.repository_job_token.clone());
     if let Some(request) = &config.request {
         secrets.extend(request.secret_values().iter().map(|v| token::Token::new(v)));
+    }
+    if classify::lint::is_placeholder(config.token.expose()) {
+        return secrets;
+    }
+    secrets.push(config.token.clone());
+    // The basic-auth pairs of the git and registry access checks.
+    for login in ["gitlab-ci-token", "oauth2"] {
+        secrets.push(token::Token::new(&format!(
+            "{login}:{}",
+            config.token.expose()
+        )));
     }
     if let Some(user) = &config.username {
         secrets.push(token::Token::new(&format!(
@@ -121,6 +130,24 @@ pub fn check(config: &Config) -> Result<Report, String> {
         access_project: config.access_project.as_deref(),
         allow_runner_verify: config.allow_runner_verify,
         admin: config.admin_token.as_ref(),
+        access: &config.access,
+        access_explicit: config.access_explicit,
+    };
+    let situation = Situation {
+        source: &config.source,
+        variable_set: config.variable_set,
+        ref_protected: config.ref_protected,
+        now,
+        offline: config.server.is_none(),
+        server_host: config.server.as_ref().map_or("", |s| s.host.as_str()),
+        username: config.username.as_deref(),
+        username_from_ci: config.username_from_ci,
+        project: config.project.as_deref(),
+        project_from_ci: config.project_from_ci,
+        admin_token: config.admin_token.is_some(),
+        ca_source: config.ca_source.as_deref(),
+        ci_job_id: config.ci_job_id,
+        job_token_override: job_token_override(config, &class),
     };
     let planned = probe::plan(&class, &inputs);
     // A job token of another instance goes nowhere: --url would only refuse it. Without a
@@ -147,7 +174,20 @@ pub fn check(config: &Config) -> Result<Report, String> {
     };
     let answers = match &client {
         Some(client) if !planned.is_empty() => {
-            probe::run(client, &config.token, &class, &inputs, &planned)
+            let mut answers = probe::run(client, &config.token, &class, &inputs, &planned);
+            // Git and registry checks that feed the failed-auth ban wait for a valid token.
+            if let Some(kind) = diagnosis::accepted(&class, &answers, &situation) {
+                let more = probe::access::second_wave(
+                    client,
+                    &config.token,
+                    &class,
+                    kind,
+                    &inputs,
+                    &answers,
+                );
+                answers.extend(more);
+            }
+            answers
         }
         _ => Vec::new(),
     };
@@ -156,22 +196,8 @@ pub fn check(config: &Config) -> Result<Report, String> {
         scopes: &config.scopes,
         min_days_left: config.min_days_left,
         access_project: config.access_project.as_deref(),
-    };
-    let situation = Situation {
-        source: &config.source,
-        variable_set: config.variable_set,
-        ref_protected: config.ref_protected,
-        now,
-        offline: config.server.is_none(),
-        server_host: config.server.as_ref().map_or("", |s| s.host.as_str()),
-        username: config.username.as_deref(),
-        username_from_ci: config.username_from_ci,
-        project: config.project.as_deref(),
-        project_from_ci: config.project_from_ci,
-        admin_token: config.admin_token.is_some(),
-        ca_source: config.ca_source.as_deref(),
-        ci_job_id: config.ci_job_id,
-        job_token_override: job_token_override(config, &class),
+        access: &config.access,
+        access_explicit: config.access_explicit,
     };
     let mut diagnosis = diagnosis::diagnose(&class, &answers, &requirements, &situation);
     // `--request`: after the token's own check, the request itself (GET and HEAD only).

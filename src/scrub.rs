@@ -143,20 +143,23 @@ const REDACTED: &str = "[REDACTED]";
 /// instance prefix); for a whole `NAME=value` line pasted as the token, or a basic-auth
 /// `user:token` pair, the value's; all of it when it has none.
 fn secret_part(token: &Token) -> &str {
-    let text = token.expose();
-    let line = text.strip_prefix("export ").unwrap_or(text);
-    let value = match line.split_once(['=', ':']) {
-        Some((name, value))
-            if !value.is_empty()
-                && !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_+-.@".contains(&b)) =>
-        {
-            value
+    let mut value = token.expose();
+    // `user:` of a basic-auth pair, then `export NAME=` of a pasted line, in either order.
+    for _ in 0..3 {
+        let line = value.strip_prefix("export ").unwrap_or(value);
+        match line.split_once(['=', ':']) {
+            Some((name, rest))
+                if !rest.is_empty()
+                    && !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+-.@".contains(&b)) =>
+            {
+                value = rest;
+            }
+            _ => break,
         }
-        _ => text,
-    };
+    }
     let prefix =
         crate::classify::classify(&Token::new(value), &crate::classify::Context::default()).prefix;
     value

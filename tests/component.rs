@@ -271,6 +271,21 @@ fn run_pipeline(
     fail_on_invalid: bool,
     expected: [&str; 3],
 ) -> Pipeline {
+    run_pipeline_with(
+        server,
+        token,
+        &[("fail_on_invalid", &fail_on_invalid.to_string())],
+        expected,
+    )
+}
+
+/// Runs the consumer pipeline with these component inputs.
+fn run_pipeline_with(
+    server: &FakeGitLab,
+    token: &str,
+    inputs: &[(&str, &str)],
+    expected: [&str; 3],
+) -> Pipeline {
     let gcl = require_tool(
         "gitlab-ci-local",
         "npm install -g gitlab-ci-local@4.73.0 (and apt-get install rsync)",
@@ -301,7 +316,11 @@ fn run_pipeline(
             .args(["--variable", &format!("EXPECTED_KIND={kind}")])
             .args(["--variable", &format!("EXPECTED_VALID={valid}")])
             .args(["--variable", &format!("EXPECTED_REASON={reason}")])
-            .args(["--input", &format!("fail_on_invalid={fail_on_invalid}")]),
+            .args(
+                inputs
+                    .iter()
+                    .flat_map(|(k, v)| ["--input".to_owned(), format!("{k}={v}")]),
+            ),
     );
     let jobs = |word: &str| -> Vec<String> {
         log.lines()
@@ -327,8 +346,10 @@ fn run_pipeline(
             }
         }
     }
+    // Every job that ran exported its artifacts (a configuration GitLab rejects runs none).
+    let ran = !pipeline.passed.is_empty() || !pipeline.failed.is_empty();
     assert!(
-        !files.is_empty(),
+        !ran || !files.is_empty(),
         "no artifacts were exported:\n{}",
         pipeline.log
     );
@@ -417,4 +438,69 @@ fn the_component_runs_end_to_end_in_gitlab_ci_local() {
         "{}",
         p.log
     );
+}
+
+#[test]
+fn the_access_input_runs_end_to_end_in_gitlab_ci_local() {
+    // The project defaults to the pipeline's own (CI_PROJECT_PATH, from the git remote): the
+    // token may read it through the API and clone it, but not pull its images.
+    let routes = bot_token_routes()
+        .on(
+            "GET",
+            "/api/v4/projects/glprobe%2Fglprobe",
+            fixtures::project(278, "glprobe/glprobe"),
+        )
+        .on(
+            "GET",
+            "/glprobe/glprobe.git/info/refs",
+            fixtures::git_advertisement(2),
+        )
+        .on(
+            "GET",
+            "/jwt/auth",
+            fixtures::registry_token(None, "personal_access_token"),
+        );
+    let server = FakeGitLab::start(routes);
+    let p = run_pipeline_with(
+        &server,
+        &pat(64),
+        &[("fail_on_invalid", "false"), ("access", "api,git,registry")],
+        ["project_access_token", "true", "insufficient_role"],
+    );
+    assert_eq!(p.passed, ["check-deploy-token", "deploy"], "{}", p.log);
+    assert!(
+        p.log.contains(
+            "TOKEN_ACCESS_API=true TOKEN_ACCESS_GIT=true TOKEN_ACCESS_REGISTRY=false TOKEN_ACCESS_PACKAGES="
+        ),
+        "{}",
+        p.log
+    );
+    assert!(
+        p.log.contains("Access   project glprobe/glprobe"),
+        "{}",
+        p.log
+    );
+    let requests = server.requests();
+    let git = requests
+        .iter()
+        .find(|r| r.path == "/glprobe/glprobe.git/info/refs")
+        .expect("the git check");
+    assert_eq!(git.query, "service=git-upload-pack");
+    let registry = requests.iter().find(|r| r.path == "/jwt/auth").unwrap();
+    assert_eq!(
+        registry.query_param("scope").as_deref(),
+        Some("repository:glprobe/glprobe:pull")
+    );
+    assert_eq!(requests.len(), 5, "self, user, api; then git, registry");
+
+    // A value outside the surfaces is refused by the input's regex before any job runs.
+    let server = FakeGitLab::start(bot_token_routes());
+    let p = run_pipeline_with(
+        &server,
+        &pat(65),
+        &[("access", "git,push")],
+        ["project_access_token", "true", "ok"],
+    );
+    assert!(p.passed.is_empty(), "{}", p.log);
+    assert!(server.requests().is_empty(), "{}", p.log);
 }

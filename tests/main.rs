@@ -41,3 +41,5 @@ mod multiarch;
 mod wheel;
 // The release: assets uploaded and linked, the README's checksum step, the manifest push.
 mod release;
+// Access checks: --access api,git,registry,packages, one row per outcome of GitLab's matrices.
+mod access;

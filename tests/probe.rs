@@ -433,6 +433,7 @@ fn project_access_of_an_access_token() {
     );
     p.verdict(0, "personal_access_token", "true", "ok")
         .asked(&asked);
+    assert_eq!(p.env["TOKEN_ACCESS_API"], "true");
     let p = check(
         &pat(4),
         routes(Reply::json(
@@ -442,8 +443,10 @@ fn project_access_of_an_access_token() {
         &["--project", "infra/deploy"],
         &[],
     );
-    p.verdict(3, "personal_access_token", "true", "not_allowlisted")
+    // A 404 for an access token is project_not_found (before access checks: not_allowlisted).
+    p.verdict(3, "personal_access_token", "true", "project_not_found")
         .asked(&asked);
+    assert_eq!(p.env["TOKEN_ACCESS_API"], "false");
     assert!(
         p.text().contains("@jdoe cannot see project infra/deploy"),
         "{}",

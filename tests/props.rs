@@ -52,6 +52,8 @@ fn all_reports(token: &Token, answers: &[Answer], offline: bool) -> String {
         scopes: &["api".to_owned()],
         min_days_left: Some(7),
         access_project: Some("group/app"),
+        access: &glprobe::probe::access::Surface::ALL,
+        access_explicit: true,
     };
     let diagnosis = diagnose(&class, answers, &requirements, &sit);
     let report = Report::new(

@@ -253,6 +253,51 @@ fn job_token_not_accepted() {
 }
 
 #[test]
+fn project_not_found() {
+    let routes = pat_routes(
+        fixtures::pat_self(&["read_api"], Some(160), 12345),
+        fixtures::user(12345, "jdoe", false),
+    )
+    .on(
+        "GET",
+        "/api/v4/projects/infra%2Fdeploy",
+        fixtures::project_not_found(),
+    );
+    online(
+        "project_not_found",
+        3,
+        "GITLAB_TOKEN",
+        PAT,
+        routes,
+        &["--project", "infra/deploy"],
+    );
+}
+
+#[test]
+fn insufficient_role() {
+    let routes = pat_routes(
+        fixtures::pat_self(&["api"], Some(160), 12345),
+        fixtures::user(12345, "jdoe", false),
+    )
+    .on(
+        "GET",
+        "/infra/deploy.git/info/refs",
+        fixtures::git_refused(
+            403,
+            "You are not allowed to download code from this project.",
+        ),
+    );
+    online(
+        "insufficient_role",
+        3,
+        "GITLAB_TOKEN",
+        PAT,
+        routes,
+        &["--project", "infra/deploy", "--access", "git"],
+    );
+}
+
+#[test]
 fn unverifiable() {
     online(
         "unverifiable",

@@ -145,6 +145,18 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, JwtError
     serde_json::from_slice(&bytes).map_err(|_| JwtError::Undecodable)
 }
 
+/// The payload of any JWT, decoded without verifying it (the registry's answer to
+/// `/jwt/auth`, read only for its `access` claim).
+pub fn payload(jwt: &str) -> Option<Value> {
+    let mut parts = jwt.split('.');
+    let (Some(_header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    decode_part::<Value>(payload).ok().filter(Value::is_object)
+}
+
 /// Routing claims are ids written in base36 like the routable-token payload; accept a plain
 /// JSON number too.
 fn routing_id(value: &Value) -> Option<u64> {
@@ -183,6 +195,16 @@ mod tests {
         assert_eq!(claims.user_id, Some(12345));
         assert_eq!(claims.project_id, Some(100));
         assert_eq!(claims.group_id, Some(10));
+    }
+
+    #[test]
+    fn any_payload_decodes_without_a_key() {
+        let token = encode_unsigned(&json!({"access": [{"name": "g/app", "actions": ["pull"]}]}));
+        assert_eq!(payload(&token).unwrap()["access"][0]["actions"][0], "pull");
+        assert_eq!(payload("eyJ.bm90IGpzb24.x"), None);
+        assert_eq!(payload("a.b"), None);
+        let array = format!("eyJ.{}.x", URL_SAFE_NO_PAD.encode("[1]"));
+        assert_eq!(payload(&array), None, "a payload is an object");
     }
 
     #[test]

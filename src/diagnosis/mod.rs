@@ -10,6 +10,8 @@ mod offline;
 pub mod request;
 mod requirements;
 
+pub use gitlab::access::{Access, AccessRequest};
+
 use crate::classify::{Classification, Defect};
 use crate::date::Day;
 use crate::probe::Answer;
@@ -40,6 +42,10 @@ pub struct Requirements<'a> {
     pub min_days_left: Option<i64>,
     /// A project the token must be able to access.
     pub access_project: Option<&'a str>,
+    /// The surfaces it must be able to use there (`--access`; `api` for `--project` alone).
+    pub access: &'a [crate::probe::access::Surface],
+    /// The surfaces were asked with `--access`.
+    pub access_explicit: bool,
 }
 
 /// The circumstances of the run that explanations depend on.
@@ -184,6 +190,8 @@ pub struct Diagnosis {
     pub notes: Vec<String>,
     /// The docs page for the token's kind.
     pub docs: &'static str,
+    /// One verdict per surface of `--access` (or `api` for `--project`), in surface order.
+    pub access: Vec<Access>,
 }
 
 impl Diagnosis {
@@ -264,7 +272,23 @@ pub fn diagnose(
     if validity == Validity::Valid {
         findings.extend(requirements::scopes(requirements, kind, &facts));
         findings.extend(requirements::expiry(requirements, kind, &facts));
-        findings.extend(gitlab::project_access(answers, requirements, kind, &facts));
+    }
+    let token_finding = findings.first().cloned();
+    let access = gitlab::access::checks(
+        class,
+        answers,
+        requirements,
+        situation,
+        (kind, validity, token_finding.as_ref()),
+        &facts,
+    );
+    if validity == Validity::Valid {
+        // One finding per distinct problem: several surfaces often fail for the same reason.
+        for a in access.iter().filter(|a| a.finding.reason != Reason::Ok) {
+            if !findings.contains(&a.finding) {
+                findings.push(a.finding.clone());
+            }
+        }
     }
 
     findings.sort_by_key(|f| match f.reason.group() {
@@ -284,7 +308,22 @@ pub fn diagnose(
         facts,
         notes,
         docs,
+        access,
     }
+}
+
+/// The kind GitLab confirmed, when it accepts the token: the second wave of access checks (git
+/// and registry with logins the failed-auth ban counts) is only sent for such a token.
+pub fn accepted(
+    class: &Classification,
+    answers: &[Answer],
+    situation: &Situation<'_>,
+) -> Option<Kind> {
+    if class.defect.is_some() || situation.offline {
+        return None;
+    }
+    let verdict = gitlab::verdict(class, answers, situation);
+    (verdict.validity == Validity::Valid).then(|| verdict.kind.unwrap_or(class.kind))
 }
 
 impl Facts {

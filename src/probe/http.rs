@@ -552,12 +552,16 @@ impl Client {
             retry_after: header("retry-after").and_then(|v| retry_after(&v, unix_now())),
         };
         let next_page = header("link").and_then(|v| next_page(&v, &self.base_url));
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()
-            .map_err(|e| self.failure(e))?;
+        let bytes = if content_type.starts_with(GIT_ADVERTISEMENT) {
+            read_start(response.body_mut()).map_err(|e| self.failure(ureq::Error::Io(e)))?
+        } else {
+            response
+                .body_mut()
+                .with_config()
+                .limit(MAX_BODY_BYTES)
+                .read_to_vec()
+                .map_err(|e| self.failure(e))?
+        };
         let body = Body::parse(&content_type, &bytes, &self.scrubber);
         Ok(Response {
             status,
@@ -595,6 +599,27 @@ impl Client {
         };
         Failure { kind, detail }
     }
+}
+
+/// Git's ref advertisement (`info/refs?service=git-upload-pack`): as large as the repository has
+/// refs, so only its start is read (the status and the first pkt-lines settle the answer).
+const GIT_ADVERTISEMENT: &str = "application/x-git-upload-pack-advertisement";
+/// How much of a ref advertisement is read.
+const ADVERTISEMENT_START_BYTES: u64 = 4096;
+
+/// The start of a body, cut back to whole UTF-8 characters; the rest is never read.
+fn read_start(body: &mut ureq::Body) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    body.as_reader()
+        .take(ADVERTISEMENT_START_BYTES)
+        .read_to_end(&mut bytes)?;
+    if let Err(e) = std::str::from_utf8(&bytes)
+        && e.error_len().is_none()
+    {
+        bytes.truncate(e.valid_up_to());
+    }
+    Ok(bytes)
 }
 
 /// A request with its query, its credential's header and the time left.

@@ -8,8 +8,11 @@
 //! A run is at most two waves of concurrent requests: the [`plan`] (one request per prefixed
 //! kind, plus the owner lookup for access tokens and the access check the user asked for), and
 //! the [`follow_ups`] that only an explanation needs (why a job token is refused, why an OAuth
-//! token is refused, a runner token on a GitLab without the discovery route).
+//! token is refused, a runner token on a GitLab without the discovery route). With `--access`,
+//! the git and registry checks whose login counts toward GitLab's failed-auth ban follow once
+//! the token is known valid ([`access::second_wave`]).
 
+pub mod access;
 pub mod http;
 pub mod request;
 
@@ -46,7 +49,18 @@ pub enum Check {
     /// `GET /dashboard/projects.atom?feed_token=`.
     Feed,
     /// A read-only request on the `--project` with the token: may it access the project?
+    /// (The `api` surface of `--access`.)
     ProjectAccess,
+    /// `GET /<path>.git/info/refs?service=git-upload-pack` with basic auth (`--access git`).
+    AccessGit,
+    /// `GET /jwt/auth?service=container_registry&scope=repository:<path>:pull` with basic auth
+    /// (`--access registry`).
+    AccessRegistry,
+    /// `GET /api/v4/projects/:id/packages?per_page=1` (`--access packages`).
+    AccessPackages,
+    /// `GET /api/v4/projects/:id`: the path of a project given by numeric id, for git and
+    /// registry checks.
+    ProjectPath,
     /// `POST /api/v4/admin/token` with an administrator's token.
     Admin,
 }
@@ -73,6 +87,10 @@ pub struct Inputs<'a> {
     pub allow_runner_verify: bool,
     /// An administrator's token, for the admin token API.
     pub admin: Option<&'a Token>,
+    /// The surfaces to check on `access_project` (`--access`, or `api` for `--project` alone).
+    pub access: &'a [access::Surface],
+    /// The surfaces were asked with `--access` (not implied by `--project`).
+    pub access_explicit: bool,
 }
 
 impl Inputs<'_> {
@@ -128,11 +146,7 @@ pub fn plan(class: &Classification, inputs: &Inputs<'_>) -> Vec<Check> {
     if checks.is_empty() && certain && inputs.admin.is_some() && admin_can_identify(class) {
         checks.push(Check::Admin);
     }
-    let access_kind = class.kind.is_access_token()
-        || matches!(class.kind, Kind::JobToken | Kind::OauthAccessToken);
-    if inputs.access_project.is_some() && certain && access_kind {
-        checks.push(Check::ProjectAccess);
-    }
+    checks.extend(access::first_wave(class, inputs));
     checks
 }
 
@@ -205,7 +219,9 @@ pub fn request<'t>(
         Check::JobTrigger => trigger(&inputs.job_project(class).unwrap_or_default()),
         Check::Trigger => trigger(inputs.project.unwrap_or_default()),
         Check::Deploy => Request {
-            query: vec![("service", "container_registry".into())],
+            query: std::iter::once(("service", "container_registry".to_owned()))
+                .chain(access::deploy_scope(class, inputs).map(|scope| ("scope", scope)))
+                .collect(),
             ..get(
                 "/jwt/auth".into(),
                 Credential::Basic {
@@ -242,19 +258,17 @@ pub fn request<'t>(
                 token,
             },
         ),
-        Check::ProjectAccess => {
-            let project = project_path(inputs.access_project.unwrap_or_default());
-            match class.kind {
-                // GET /projects/:id ignores job tokens; releases accept them, need only Guest,
-                // and enforce the allowlist.
-                Kind::JobToken => Request {
-                    query: vec![("per_page", "1".into())],
-                    ..get(format!("{project}/releases"), header("JOB-TOKEN"))
-                },
-                Kind::OauthAccessToken => get(project, Credential::Bearer(token)),
-                _ => get(project, header("PRIVATE-TOKEN")),
-            }
-        }
+        Check::ProjectAccess
+        | Check::AccessGit
+        | Check::AccessRegistry
+        | Check::AccessPackages
+        | Check::ProjectPath => access::request(
+            check,
+            token,
+            class.kind,
+            inputs,
+            inputs.access_project.filter(|p| !is_numeric(p)),
+        ),
         Check::Admin => Request {
             method: Method::Post,
             ..get(

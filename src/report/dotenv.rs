@@ -8,6 +8,7 @@
 //! [`validate`] states the rules as code, and the tests hold [`render`] to them.
 
 use super::Report;
+use crate::probe::access::Surface;
 
 /// The most variables the report writes (GitLab's default limit is 20).
 pub const MAX_VARIABLES: usize = 20;
@@ -15,7 +16,7 @@ pub const MAX_VARIABLES: usize = 20;
 pub const MAX_BYTES: usize = 5 * 1024;
 
 /// The variable names without their prefix, in the order they are written.
-pub const NAMES: [&str; 14] = [
+pub const NAMES: [&str; 18] = [
     "KIND",
     "VALID",
     "REASON",
@@ -29,6 +30,10 @@ pub const NAMES: [&str; 14] = [
     "PROJECT_ID",
     "FINGERPRINT",
     "CANDIDATES",
+    "ACCESS_API",
+    "ACCESS_GIT",
+    "ACCESS_REGISTRY",
+    "ACCESS_PACKAGES",
     "REQUEST_ALLOWED",
 ];
 
@@ -36,7 +41,18 @@ pub const NAMES: [&str; 14] = [
 pub fn render(report: &Report, prefix: &str) -> String {
     let d = &report.diagnosis;
     let f = &d.facts;
-    let values: [Option<String>; 14] = [
+    // `true`, `false` or `unknown` for each surface asked (`--access`, or api for --project).
+    let access = |surface: Surface| {
+        d.access
+            .iter()
+            .find(|a| a.surface == surface)
+            .map(|a| match a.allowed {
+                Some(true) => "true".to_owned(),
+                Some(false) => "false".to_owned(),
+                None => "unknown".to_owned(),
+            })
+    };
+    let values: [Option<String>; 18] = [
         Some(d.kind.name().to_owned()),
         Some(d.validity.code().to_owned()),
         Some(d.reason.code().to_owned()),
@@ -56,6 +72,10 @@ pub fn render(report: &Report, prefix: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(",")
         }),
+        access(Surface::Api),
+        access(Surface::Git),
+        access(Surface::Registry),
+        access(Surface::Packages),
         report.request.as_ref().map(|r| r.allowed_code().to_owned()),
     ];
     let lines: Vec<String> = NAMES

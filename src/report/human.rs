@@ -66,6 +66,7 @@ pub fn render(report: &Report) -> String {
     for note in &d.notes {
         line(&mut out, "Note", note);
     }
+    access(&mut out, report);
     match d.findings.split_first() {
         None => {
             line(&mut out, "Next", next_when_fine(report));
@@ -117,6 +118,46 @@ fn request_block(out: &mut String, r: &crate::request::Verdict) {
         (false, _) => "not sent".to_owned(),
     };
     line(out, "", &format!("{sent}: {outcome}"));
+}
+
+/// One line per surface checked: allowed, or the reason in a few words.
+fn access(out: &mut String, report: &Report) {
+    for (i, a) in report.diagnosis.access.iter().enumerate() {
+        let verdict = match a.allowed {
+            Some(true) => "yes".to_owned(),
+            Some(false) => format!(
+                "no, {} ({})",
+                a.finding.reason,
+                access_words(a.finding.reason)
+            ),
+            None => format!(
+                "unknown, {} ({})",
+                a.finding.reason,
+                access_words(a.finding.reason)
+            ),
+        };
+        let text = format!("{:<9}{verdict}", a.surface.name());
+        let label = if i == 0 { "Access" } else { "" };
+        if i == 0 {
+            line(out, label, &format!("project {}", a.project));
+        }
+        line(out, "", &text);
+    }
+}
+
+/// A reason in a few words, for the Access block.
+fn access_words(reason: Reason) -> &'static str {
+    match reason {
+        Reason::ProjectNotFound => "the project is missing or hidden from the token",
+        Reason::InsufficientRole => "the role is too low",
+        Reason::InsufficientScope => "a scope or permission is missing",
+        Reason::NotAllowlisted => "not on the project's job token allowlist",
+        Reason::ServerError | Reason::RateLimited => "GitLab did not answer usably",
+        Reason::Unreachable | Reason::TlsError => "GitLab could not be reached",
+        Reason::Unverifiable => "nothing safe settles it",
+        Reason::Ok => "allowed",
+        _ => "the token itself is refused",
+    }
 }
 
 fn kind_text(report: &Report) -> String {

@@ -31,6 +31,26 @@ struct Document<'a> {
     offline: bool,
     requests: Vec<RequestInfo<'a>>,
     request: Option<RequestVerdict<'a>>,
+    access: Vec<AccessInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct AccessInfo<'a> {
+    surface: &'static str,
+    project: &'a str,
+    allowed: Option<bool>,
+    reason: &'static str,
+    summary: &'a str,
+    next: &'a str,
+    docs: &'static str,
+    request: Option<AccessRequestInfo<'a>>,
+}
+
+#[derive(Serialize)]
+struct AccessRequestInfo<'a> {
+    method: &'static str,
+    path: &'a str,
+    status: Option<u16>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +225,24 @@ pub fn render(report: &Report) -> String {
             reason: r.reason.map(|x| x.code()),
             summary: &r.summary,
         }),
+        access: d
+            .access
+            .iter()
+            .map(|a| AccessInfo {
+                surface: a.surface.name(),
+                project: &a.project,
+                allowed: a.allowed,
+                reason: a.finding.reason.code(),
+                summary: &a.finding.summary,
+                next: &a.finding.next,
+                docs: a.finding.docs,
+                request: a.request.as_ref().map(|r| AccessRequestInfo {
+                    method: r.method,
+                    path: &r.path,
+                    status: r.status,
+                }),
+            })
+            .collect(),
     };
     let mut text = json_escape_unsafe(
         &serde_json::to_string_pretty(&document).expect("the report serializes"),

@@ -138,3 +138,89 @@ pub fn feed_refused() -> Reply {
         "You need to sign in or sign up before continuing.",
     )
 }
+
+// Access checks (reference note access.md, sections 2–5 and its emulator cheat-sheet).
+
+/// `GET /api/v4/projects/:id`, 200.
+pub fn project(id: u64, path: &str) -> Reply {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    Reply::json(
+        200,
+        json!({
+            "id": id, "name": name, "path": name, "path_with_namespace": path,
+            "name_with_namespace": path.replace('/', " / "), "default_branch": "main",
+            "visibility": "private", "web_url": format!("https://gitlab.example.com/{path}"),
+            "http_url_to_repo": format!("https://gitlab.example.com/{path}.git")
+        }),
+    )
+}
+
+/// `404 {"message":"404 Project Not Found"}`.
+pub fn project_not_found() -> Reply {
+    Reply::json(404, json!({"message": "404 Project Not Found"}))
+}
+
+/// `GET /:path.git/info/refs?service=git-upload-pack`, 200: the ref advertisement (protocol
+/// v0), with `refs` branches — a large repository advertises every ref.
+pub fn git_advertisement(refs: usize) -> Reply {
+    let mut body = String::from("001e# service=git-upload-pack\n0000");
+    let sha = "0ff3ae198f8601a285adcf5c0fff204ee6fba5fd";
+    let first = format!(
+        "{sha} HEAD\0multi_ack thin-pack side-band side-band-64k ofs-delta shallow no-progress include-tag agent=git/2.45.2\n"
+    );
+    body.push_str(&format!("{:04x}{first}", first.len() + 4));
+    for i in 0..refs {
+        let line = format!("{sha} refs/heads/feature/branch-number-{i:06}\n");
+        body.push_str(&format!("{:04x}{line}", line.len() + 4));
+    }
+    body.push_str("0000");
+    Reply::raw(200, "application/x-git-upload-pack-advertisement", body)
+        .header("Cache-Control", "no-cache")
+}
+
+/// A Git refusal in plain text, as `render_403_with_exception`/`render_404_with_exception`
+/// send it.
+pub fn git_refused(status: u16, message: &str) -> Reply {
+    Reply::raw(status, "text/plain; charset=utf-8", message.to_owned())
+}
+
+/// Git's 401 for credentials `find_for_git_client` does not accept.
+pub fn git_unauthorized() -> Reply {
+    Reply::raw(
+        401,
+        "text/plain; charset=utf-8",
+        "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped. See http://gitlab.example.com/help/topics/git/troubleshooting_git.md#error-on-git-fetch-http-basic-access-denied",
+    )
+    .header("Www-Authenticate", "Basic realm=\"GitLab\"")
+}
+
+/// `GET /jwt/auth?service=container_registry&scope=…`, 200: a registry token whose `access`
+/// claim grants `pull` on `pull` (a repository path), or nothing (`None`: the scope was dropped).
+pub fn registry_token(pull: Option<&str>, auth_type: &str) -> Reply {
+    let access = match pull {
+        Some(path) => json!([{
+            "type": "repository", "name": path, "actions": ["pull"],
+            "meta": {"project_path": path, "project_id": 12, "root_namespace_id": 3}
+        }]),
+        None => json!([]),
+    };
+    let now = now();
+    let claims = json!({
+        "access": access, "auth_type": auth_type, "jti": "3f1a6f0e-6d0b-4d8e-9b1c-2a7e5c4d3b2a",
+        "aud": "container_registry", "iss": "gitlab-issuer", "iat": now, "nbf": now - 5,
+        "exp": now + 300, "user": glprobe::classify::jwt::encode_unsigned(
+            &json!({"user_info": {"token_type": auth_type, "username": "jdoe", "user_id": 4}}))
+    });
+    Reply::json(
+        200,
+        json!({"token": glprobe::classify::jwt::encode_unsigned(&claims)}),
+    )
+}
+
+/// `/jwt/auth` for a token without any registry ability: 403 DENIED.
+pub fn registry_denied() -> Reply {
+    Reply::json(
+        403,
+        json!({"errors": [{"code": "DENIED", "message": "access forbidden"}], "http_status": 403}),
+    )
+}

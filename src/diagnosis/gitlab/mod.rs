@@ -5,6 +5,7 @@
 //! HTML page or a body of an unexpected shape leaves the validity unknown. The bodies quoted are
 //! those of GitLab's source (reference note, sections 3 and 4).
 
+pub mod access;
 mod access_tokens;
 mod admin;
 mod answers;
@@ -21,8 +22,6 @@ use crate::probe::http::Exchange;
 use crate::probe::{Answer, Check, is_path_dependent_feed};
 use crate::reason::{Reason, Validity};
 use crate::token::Kind;
-
-pub use project::project_access;
 
 use access_tokens::{access_token, oauth};
 use admin::admin;

@@ -1,7 +1,7 @@
 //! The `--project` access check through the API, for a token GitLab accepted.
 
 use super::answers::{insufficient_scope, message};
-use super::{ALLOWLIST_DOCS, API_DOCS, FINE_GRAINED_DOCS, MEMBERS_DOCS, find};
+use super::{API_DOCS, FINE_GRAINED_DOCS, access, find};
 use crate::diagnosis::{Facts, Finding, Requirements, SCOPES_DOCS};
 use crate::probe::Answer;
 use crate::probe::Check;
@@ -36,21 +36,7 @@ pub fn project_access(
     match response.status {
         200 => None,
         403 if said.contains("Authentication by CI/CD job token not allowed") => {
-            let (source, target) = allowlist_paths(&said);
-            Some(Finding::new(
-                Reason::NotAllowlisted,
-                format!(
-                    "The job token is valid, but project {project} does not let jobs of {source} \
-                     in (GitLab: \"{said}\"): {source} is not on the job token allowlist of \
-                     {target}."
-                ),
-                format!(
-                    "A Maintainer of {target} adds {source} under Settings > CI/CD > Job token \
-                     permissions > Authorized groups and projects (or with the GraphQL mutation \
-                     ciJobTokenScopeAddGroupOrProject)."
-                ),
-                ALLOWLIST_DOCS,
-            ))
+            Some(access::not_allowlisted(project, &said, facts))
         }
         403 if job
             && (said.contains("Insufficient permissions")
@@ -87,37 +73,7 @@ pub fn project_access(
                 SCOPES_DOCS,
             ))
         }
-        404 => {
-            let who = match (kind, facts.user.as_deref()) {
-                (Kind::JobToken, _) => "The job token".to_owned(),
-                (_, Some(user)) => format!("The token's user @{user}"),
-                _ => "The token's user".to_owned(),
-            };
-            Some(Finding::new(
-                Reason::NotAllowlisted,
-                format!(
-                    "{who} cannot see project {project} (GitLab: \"{}\"): the project does not \
-                     exist{}.",
-                    if said.is_empty() { "404" } else { &said },
-                    if job {
-                        ", or this GitLab hides it from the job token"
-                    } else {
-                        ", or the user is not a member of it"
-                    }
-                ),
-                if job {
-                    "Check --project; then add the job's project to the target's job token \
-                     allowlist (Settings > CI/CD > Job token permissions)."
-                        .to_owned()
-                } else {
-                    format!(
-                        "Check --project, then add the user (or the token's bot) to {project} \
-                         with at least the Guest role."
-                    )
-                },
-                if job { ALLOWLIST_DOCS } else { MEMBERS_DOCS },
-            ))
-        }
+        404 => Some(access::not_found(project, &said, kind, facts)),
         status if status >= 500 || status == 429 => Some(Finding::new(
             Reason::ServerError,
             format!("GitLab answered the access check on {project} with {status}."),

@@ -297,6 +297,7 @@ fn the_request_finding_takes_its_place_among_the_others() {
         reason: Reason::Ok,
         findings: Vec::new(),
         facts: Facts::default(),
+        access: Vec::new(),
         notes: Vec::new(),
         docs: Kind::JobToken.docs(),
     };
