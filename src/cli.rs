@@ -12,7 +12,7 @@ pub use server::{no_proxy_matches, parse_server_url};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use argh::FromArgs;
 
@@ -222,6 +222,8 @@ pub struct Config {
     pub username_from_ci: bool,
     /// The run's budget.
     pub timeout: Duration,
+    /// When the run's budget ends (`--timeout` from the start): reading the inputs counts.
+    pub deadline: Instant,
     /// CA files: `(path as shown, contents)`.
     pub ca_files: Vec<(String, Vec<u8>)>,
     /// Where the trusted CAs came from, for explanations (`None`: the embedded roots).
@@ -443,11 +445,16 @@ impl Config {
             ("--ca-file", &args.ca_file),
             ("--pat-prefix", &args.pat_prefix),
             ("--require-scopes", &args.require_scopes),
+            ("--variable-prefix", &Some(args.variable_prefix.clone())),
         ] {
             if let Some(value) = value {
-                refuse_token_shaped(flag, &os.path(value).to_string_lossy())?;
+                let value = os.path(value).to_string_lossy().into_owned();
+                refuse_token_shaped(flag, &value)?;
+                // A token percent-encoded (`glpat%2D…`) is the token all the same.
+                refuse_token_shaped(flag, &crate::scrub::percent_decode(&value))?;
             }
         }
+        refuse_clobbering(&args, os)?;
         for name in [
             "CI_PROJECT_ID",
             "CI_DEPLOY_USER",
@@ -509,7 +516,9 @@ impl Config {
             );
         }
         let timeout = Duration::from_secs_f64(args.timeout);
-        let (token, source, variable_set) = read::token(&args, os, env, timeout)?;
+        // One budget for the whole run: the reads below, then every request.
+        let deadline = Instant::now() + timeout;
+        let (token, source, variable_set) = read::token(&args, os, env, deadline)?;
         let claim = match args.expect {
             Some(kind) => Some(Claim {
                 kind,
@@ -542,10 +551,11 @@ impl Config {
         let server = configured.clone().filter(|_| !args.offline);
         // Plain http (loopback only) needs no CA: the files are not even read.
         let (ca_files, ca_source) = match &server {
-            Some(s) if !s.plain_http => read::ca_files(&args, os, env, timeout)?,
+            Some(s) if !s.plain_http => read::ca_files(&args, os, env, deadline)?,
             _ => (Vec::new(), None),
         };
-        let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        // Values people paste come with spaces: `--project "7 "` is project 7.
+        let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         let request = match args.request.as_deref() {
             None => None,
             Some(text) => {
@@ -584,6 +594,7 @@ impl Config {
                 && nonempty(env("CI_DEPLOY_USER")).is_some(),
             username: nonempty(args.username).or_else(|| nonempty(env("CI_DEPLOY_USER"))),
             timeout,
+            deadline,
             ca_files,
             ca_source,
             pat_prefix: nonempty(args.pat_prefix),
@@ -601,7 +612,10 @@ impl Config {
 
 /// A flag's value, unless empty or blank.
 fn nonempty_flag(value: Option<&str>) -> Option<String> {
-    value.filter(|s| !s.trim().is_empty()).map(str::to_owned)
+    value
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {
@@ -631,6 +645,37 @@ fn repository_job_token(url: &str) -> Option<Token> {
     let (user, password) = userinfo.split_once(':')?;
     (user == "gitlab-ci-token" && !password.is_empty())
         .then(|| Token::new(&crate::scrub::percent_decode(password)))
+}
+
+/// The report files may not overwrite each other or the run's inputs (`--token-file t.txt
+/// --dotenv t.txt` would replace the token with its report).
+fn refuse_clobbering(args: &Args, os: &OsArgs) -> Result<(), UsageError> {
+    let same = |a: &Path, b: &Path| {
+        a == b
+            || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    };
+    let outputs = [("--dotenv", &args.dotenv), ("--json", &args.json)];
+    let inputs = [
+        ("--dotenv", &args.dotenv),
+        ("--token-file", &args.token_file),
+        ("--ca-file", &args.ca_file),
+    ];
+    for (out_flag, out) in outputs {
+        let Some(out) = out.as_deref().map(|p| os.path(p)) else {
+            continue;
+        };
+        for (in_flag, input) in inputs {
+            let Some(input) = input.as_deref().filter(|p| *p != "-").map(|p| os.path(p)) else {
+                continue;
+            };
+            if in_flag != out_flag && same(&out, &input) {
+                return Err(UsageError(format!(
+                    "{out_flag} and {in_flag} name the same file: the report would overwrite it"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Values argh parsed that were not UTF-8: only paths may be.

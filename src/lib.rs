@@ -41,7 +41,7 @@ pub mod token;
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use cli::{Command, Config};
 use diagnosis::{Requirements, Situation};
@@ -161,7 +161,7 @@ pub fn check(config: &Config) -> Result<Report, String> {
             let settings = Settings {
                 base_url: server.url.clone(),
                 loopback: server.loopback,
-                timeout: config.timeout,
+                timeout: config.deadline.saturating_duration_since(Instant::now()),
                 request_timeout: None,
                 get_only: false,
                 proxy: server.proxy.clone(),
@@ -257,14 +257,20 @@ fn job_token_override(
 /// usage code when a file or standard output cannot be written (files first, so that nothing
 /// on standard output claims a verdict whose files are missing).
 fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
-    let render = |format| scrubber.scrub(&report.render(format, &config.variable_prefix));
+    let render = |format| {
+        let text = report.render(format, &config.variable_prefix);
+        match format {
+            Format::Json => scrubber.scrub_json_text(&text),
+            _ => scrubber.scrub(&text),
+        }
+    };
     let files = [
         (&config.dotenv_path, Format::Dotenv),
         (&config.json_path, Format::Json),
     ];
     for (path, format) in files {
         if let Some(path) = path
-            && let Err(e) = std::fs::write(path, render(format))
+            && let Err(e) = write_within(path, render(format), config.deadline)
         {
             eprintln!(
                 "glprobe: error: cannot write {}: {e}",
@@ -282,6 +288,25 @@ fn deliver(config: &Config, report: &Report, scrubber: &Scrubber) -> u8 {
         return exit::USAGE;
     }
     report.diagnosis.exit_code()
+}
+
+/// Writes a report file on a thread of its own: a FIFO nobody reads would block forever. The
+/// write gets what is left of `--timeout`, and at least two seconds.
+fn write_within(path: &std::path::Path, text: String, deadline: Instant) -> std::io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_owned();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::write(owned, text));
+    });
+    let wait = deadline
+        .saturating_duration_since(Instant::now())
+        .max(std::time::Duration::from_secs(2));
+    rx.recv_timeout(wait).unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the write did not end in time (a FIFO nobody reads?)",
+        ))
+    })
 }
 
 /// Writes to standard output. A closed pipe (`| head`) is not an error: the reader chose to

@@ -30,6 +30,7 @@ impl Scrubber {
         let mut spellings = Vec::new();
         let mut raw_windows = HashSet::new();
         let mut b64_windows = HashSet::new();
+        let mut all_windows = HashSet::new();
         for secret in secrets {
             let raw = secret.expose();
             if raw.len() < 8 {
@@ -49,6 +50,16 @@ impl Scrubber {
                 encoded.to_ascii_lowercase().as_bytes(),
                 MIN_PIECE,
             );
+            // Every byte escaped (`%67%6C…`), as a hostile server may send unreserved ones too;
+            // windows start on a `%`, as every piece of it does.
+            let all = percent_encode_all(part);
+            for case in [all.clone(), all.to_ascii_lowercase()] {
+                for start in (0..case.len()).step_by(3) {
+                    if let Some(window) = case.as_bytes().get(start..start + 3 * MIN_PIECE) {
+                        all_windows.insert(window.to_vec());
+                    }
+                }
+            }
             // The base64 of any piece of 12 bytes or more holds 16 characters of the base64 of
             // the part read from one of its first three bytes (base64 works in 3-byte groups).
             for skip in 0..3.min(part.len()) {
@@ -62,11 +73,34 @@ impl Scrubber {
         }
         spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
         spellings.dedup();
-        let windows = [(MIN_PIECE, raw_windows), (16, b64_windows)]
-            .into_iter()
-            .filter(|(_, set)| !set.is_empty())
-            .collect();
+        let windows = [
+            (MIN_PIECE, raw_windows),
+            (16, b64_windows),
+            (3 * MIN_PIECE, all_windows),
+        ]
+        .into_iter()
+        .filter(|(_, set)| !set.is_empty())
+        .collect();
         Scrubber { spellings, windows }
+    }
+
+    /// A rendered JSON document, scrubbed string by string, so that it stays JSON (scrubbing
+    /// the text itself could cut an escape such as `\b` in two). Written back as the JSON
+    /// renderer writes it.
+    /// A document that needs no scrubbing (every report, but for a hostile server's) is kept as
+    /// it is, field order included.
+    pub fn scrub_json_text(&self, text: &str) -> String {
+        if self.scrub(text) == text {
+            return text.to_owned();
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => {
+                let pretty = serde_json::to_string_pretty(&self.scrub_json(value))
+                    .unwrap_or_else(|_| self.scrub(text));
+                format!("{}\n", crate::report::json::json_escape_unsafe(&pretty))
+            }
+            Err(_) => self.scrub(text),
+        }
     }
 
     /// A JSON document with every string (keys included) scrubbed.
@@ -85,12 +119,14 @@ impl Scrubber {
         }
     }
 
-    /// The text with every spelling of every secret, and every piece of one, replaced.
+    /// The text with every spelling of every secret, and every piece of one, replaced. Invisible
+    /// characters go first: put between a token's characters, they would hide it.
     pub fn scrub(&self, text: &str) -> String {
+        let visible: String = text.chars().filter(|&c| !is_invisible(c)).collect();
         let whole = self
             .spellings
             .iter()
-            .fold(text.to_owned(), |acc, s| acc.replace(s.as_str(), REDACTED));
+            .fold(visible, |acc, s| acc.replace(s.as_str(), REDACTED));
         self.scrub_pieces(&whole)
     }
 
@@ -178,8 +214,22 @@ fn add_windows(set: &mut HashSet<Vec<u8>>, text: &[u8], len: usize) {
 /// ESC, CR, BEL, NUL, CSI…) and the bidirectional formatting characters that reorder what a
 /// reader sees.
 pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_invisible(c)
+}
+
+/// Characters that print as nothing, or reorder or break lines: Unicode's format characters
+/// (Cf: soft hyphen, zero-width spaces and joiners, bidirectional marks and overrides, the byte
+/// order mark, tags), the line and paragraph separators, and the Hangul fillers. Interleaved
+/// with a token's characters they would hide it from the scrubber and show it to a reader.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+        | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{115F}' | '\u{1160}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}' | '\u{3164}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}'
+        | '\u{E0020}'..='\u{E007F}')
 }
 
 /// The text with every unsafe character written as a visible escape (`\n`, `\u{1b}`): a
@@ -223,6 +273,11 @@ pub fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes every byte, unreserved ones included.
+fn percent_encode_all(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("%{b:02X}")).collect()
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -306,5 +361,77 @@ mod tests {
     fn percent_encoding_keeps_unreserved_characters() {
         assert_eq!(percent_encode("group/sub project"), "group%2Fsub%20project");
         assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+    }
+}
+
+/// Regressions from the attack pass on the field-review fixes.
+#[cfg(test)]
+mod attacks {
+    use super::*;
+
+    #[test]
+    fn scrubbing_rendered_json_keeps_it_valid_json() {
+        let token = Token::new("glpat-xKq7Tz9VbNw3RmPa2sYe");
+        let scrubber = Scrubber::new(&[&token]);
+        // The server sent "\u0008Nw3RmPa2sYe": 11 characters of the body after a backspace.
+        for text in [
+            "\u{8}Nw3RmPa2sYe",
+            "\nNw3RmPa2sYe",
+            "a xKq7Tz9VbNw3RmPa2sYe",
+        ] {
+            let doc = serde_json::json!({ "summary": text }).to_string();
+            let clean = scrubber.scrub_json_text(&doc);
+            assert!(serde_json::from_str::<Value>(&clean).is_ok(), "{clean}");
+            assert!(!clean.contains("Nw3RmPa2sYe") || text.len() < 14, "{clean}");
+        }
+    }
+
+    #[test]
+    fn fully_percent_encoded_tokens_are_scrubbed() {
+        let token = Token::new("glpat-xKq7Tz9VbNw3RmPa2sYe");
+        let scrubber = Scrubber::new(&[&token]);
+        let all: String = token
+            .expose()
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        for text in [all.clone(), all.to_ascii_lowercase(), all[21..].to_owned()] {
+            let clean = scrubber.scrub(&text);
+            assert!(!clean.to_ascii_uppercase().contains("%4E%77%33"), "{clean}");
+        }
+    }
+
+    #[test]
+    fn invisible_and_separator_characters_are_escaped_and_cannot_hide_a_token() {
+        for c in [
+            '\u{061C}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{200B}',
+            '\u{FEFF}',
+            '\u{E0041}',
+            '\u{AD}',
+        ] {
+            assert!(is_unsafe_char(c), "U+{:04X}", u32::from(c));
+        }
+        let token = Token::new("glpat-xKq7Tz9VbNw3RmPa2sYe");
+        let scrubber = Scrubber::new(&[&token]);
+        let hidden: String = "xKq7Tz9VbNw3RmPa2sYe"
+            .chars()
+            .flat_map(|c| [c, '\u{200B}'])
+            .collect();
+        assert_eq!(scrubber.scrub(&hidden), "[REDACTED]");
+    }
+
+    #[test]
+    fn a_reset_of_i64_min_does_not_panic() {
+        let limit = crate::probe::http::RateLimit {
+            reset: Some(i64::MIN),
+            ..Default::default()
+        };
+        assert_eq!(
+            limit.wait(1_796_000_000),
+            Some(std::time::Duration::from_secs(0))
+        );
     }
 }

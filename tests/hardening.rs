@@ -53,6 +53,8 @@ fn a_token_in_any_flag_is_refused_without_being_repeated_or_sent() {
         ("--ca-file", in_path.to_owned()),
         ("--token-file", in_path.to_owned()),
         ("--pat-prefix", planted.clone()),
+        ("--variable-prefix", legacy.clone()),
+        ("--project", planted.replace('-', "%2D")),
     ];
     for (flag, value) in &cases {
         let out = glprobe(&["--url", &url, "--token-env", "TOK", flag, value])
@@ -306,4 +308,73 @@ fn ca_files_are_checked_only_when_tls_is_used() {
         .env("SSL_CERT_FILE", "/nonexistent/ca.pem")
         .run();
     assert_ne!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn report_files_never_block_nor_overwrite_the_inputs() {
+    let dir = TempDir::new("outputs");
+    let fifo = dir.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = glprobe(&[
+        "--offline",
+        "--timeout",
+        "1",
+        "--dotenv",
+        fifo.to_str().unwrap(),
+    ])
+    .env("GITLAB_TOKEN", &pat(1))
+    .run();
+    assert_usage(&out, "a FIFO nobody reads");
+    assert!(
+        out.elapsed < Duration::from_secs(4),
+        "took {:?}",
+        out.elapsed
+    );
+
+    let token_file = dir.path("token");
+    std::fs::write(&token_file, pat(2)).unwrap();
+    let path = token_file.to_str().unwrap();
+    for args in [
+        vec!["--token-file", path, "--dotenv", path],
+        vec!["--token-file", path, "--json", path],
+        vec!["--dotenv", "/tmp/x.out", "--json", "/tmp/x.out"],
+    ] {
+        let out = glprobe(&["--offline"])
+            .args(&args)
+            .env("GITLAB_TOKEN", &pat(3))
+            .run();
+        assert_usage(&out, &format!("{args:?}"));
+        assert!(out.stderr.contains("name the same file"), "{}", out.stderr);
+    }
+    let kept = std::fs::read_to_string(&token_file).unwrap();
+    assert!(kept.starts_with("glpat-"), "the token file was overwritten");
+}
+
+#[test]
+fn weak_values_get_no_fingerprint() {
+    for value in [
+        "correcthorsebatterys",
+        "aaaaaaaaaaaaaaaaaaaa",
+        "000000000000000000000000000000",
+        "glpat-passwordpassword",
+    ] {
+        let out = glprobe(&["--offline", "--format", "dotenv"])
+            .env("GITLAB_TOKEN", value)
+            .run();
+        assert!(
+            !out.stdout.contains("TOKEN_FINGERPRINT"),
+            "{value}: {}",
+            out.stdout
+        );
+    }
+    let out = glprobe(&["--offline", "--format", "dotenv"])
+        .env("GITLAB_TOKEN", &pat(1))
+        .run();
+    assert!(out.stdout.contains("TOKEN_FINGERPRINT="), "{}", out.stdout);
 }

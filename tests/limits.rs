@@ -192,3 +192,26 @@ fn the_application_limiter_without_retry_after_is_backed_off_and_named() {
     assert!(times[1].duration_since(times[0]) >= Duration::from_millis(200));
     assert!(times[2].duration_since(times[1]) >= Duration::from_millis(450));
 }
+
+#[test]
+fn waits_past_a_u64_and_resets_already_past_are_never_early() {
+    // More seconds than a u64 holds: the longest wait, so nothing is asked again.
+    let server = FakeGitLab::start(both(throttled("99999999999999999999")));
+    let out = run(&server, "8");
+    assert_rate_limited(&out);
+    assert_eq!(on_path(&server.requests(), SELF).len(), 1);
+    // A reset already past still backs off: never back to back.
+    let past = Reply::raw(429, "text/plain", "Retry later\n")
+        .header("RateLimit-Reset", &(unix_now() - 60).to_string());
+    let server = FakeGitLab::start(both(past));
+    let out = run(&server, "5");
+    assert_rate_limited(&out);
+    let requests = server.requests();
+    let times: Vec<_> = on_path(&requests, SELF).iter().map(|r| r.at).collect();
+    for pair in times.windows(2) {
+        assert!(
+            pair[1].duration_since(pair[0]) >= Duration::from_millis(200),
+            "{times:?}"
+        );
+    }
+}

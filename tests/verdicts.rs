@@ -268,3 +268,47 @@ fn wording_at_the_edges() {
     );
     let _ = F20;
 }
+
+#[test]
+fn redirects_and_issuers_in_disguise_are_read_as_their_real_host() {
+    let token = pat(1);
+    for location in [
+        "//evil.example/x",
+        "https://127.0.0.1@evil.example/",
+        "https://evil.example\\@127.0.0.1/",
+    ] {
+        let reply = Reply::raw(302, "text/html", "").header("Location", location);
+        let server = FakeGitLab::start(
+            Routes::new()
+                .on("GET", SELF, reply.clone())
+                .on("GET", USER, reply),
+        );
+        let out = glprobe(&["--url", &server.url()])
+            .env("GITLAB_TOKEN", &token)
+            .run();
+        reason(&out, 4, "server_error");
+        assert!(
+            flat(&out).contains("another host, evil.example"),
+            "{location}: {}",
+            out.stdout
+        );
+    }
+    // An issuer with a user name in front of another host is that host's: never sent.
+    let server = FakeGitLab::start(Routes::new().on("GET", JOB, fixtures::job(8, 278)));
+    for iss in [
+        "https://127.0.0.1@evil.example",
+        "https://evil.example?x",
+        "https://evil.example ",
+    ] {
+        let out = glprobe(&["--url", &server.url(), "--token-env", "T"])
+            .env("T", &job_jwt(8, 278, 3600, iss))
+            .run();
+        reason(&out, 4, "unverifiable");
+    }
+    assert!(server.requests().is_empty(), "a foreign job token was sent");
+    // A trailing dot is the same host.
+    let out = glprobe(&["--url", &server.url(), "--token-env", "T"])
+        .env("T", &job_jwt(8, 278, 3600, "127.0.0.1."))
+        .run();
+    reason(&out, 0, "ok");
+}

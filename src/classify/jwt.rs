@@ -62,16 +62,25 @@ struct RawClaims {
 /// The host name in a JWT's `iss`: `gitlab.example.com`, or the host of
 /// `https://gitlab.example.com:8443/root`, lowercased. `None` when it is not a plain host name
 /// (then nothing can be compared).
+///
+/// Read as a browser reads a URL: `\\` ends the authority like `/`, and a user name before
+/// `@` is no host (`https://gitlab.example.com@evil.example` is evil.example's).
 pub fn issuer_host(iss: &str) -> Option<String> {
-    let rest = iss.split_once("://").map_or(iss, |(scheme, rest)| {
-        if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") {
+    let iss = iss.trim();
+    let rest = match iss.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") =>
+        {
             rest
-        } else {
-            ""
         }
-    });
-    let authority = rest.split('/').next().unwrap_or_default();
-    host_of(authority)
+        Some(_) => return None,
+        None => iss.strip_prefix("//").unwrap_or(iss),
+    };
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    host_of(host)
 }
 
 /// The host of `host[:port]` or `[v6]:port`, lowercased; `None` unless it is a plain name.
@@ -80,6 +89,8 @@ pub fn host_of(authority: &str) -> Option<String> {
         Some(v6) => v6.split(']').next().unwrap_or_default(),
         None => authority.split(':').next().unwrap_or_default(),
     };
+    // A trailing dot names the same host (`gitlab.example.com.`).
+    let host = host.strip_suffix('.').unwrap_or(host);
     let plain = !host.is_empty()
         && host
             .bytes()

@@ -90,17 +90,22 @@ pub fn decode(text: &str) -> Outcome {
         return match version {
             Version::V1 => Outcome::Corrupted({
                 let (have, want) = (tail.chars().count(), LENGTH_LEN + CRC_LEN);
-                let what = if have < want {
-                    "the end of the token is missing or altered"
-                } else if have > want {
-                    "something was added at the end, or the token was altered"
+                if have == want {
+                    format!(
+                        "the {want} characters after its `.01.` field are not lowercase base36: \
+                         the token was altered (its case changed?)"
+                    )
                 } else {
-                    "the token was altered"
-                };
-                let count = if have < want { "only " } else { "" };
-                format!(
-                    "{count}{have} characters follow its `.01.` field instead of {want}: {what}"
-                )
+                    let what = if have < want {
+                        "the end of the token is missing or altered"
+                    } else {
+                        "something was added at the end, or the token was altered"
+                    };
+                    let count = if have < want { "only " } else { "" };
+                    format!(
+                        "{count}{have} characters follow its `.01.` field instead of {want}: {what}"
+                    )
+                }
             }),
             Version::V0 => Outcome::NotRoutable,
         };

@@ -10,7 +10,7 @@ use std::io::Read;
 use std::os::unix::fs::FileTypeExt as _;
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::Instant;
 
 /// The most a token source may hold. The longest GitLab tokens (JWT job tokens) are about
 /// 1 KB; a few KB leave room for white space and mistakes without reading `/dev/zero` forever.
@@ -26,7 +26,7 @@ pub(super) fn token(
     args: &Args,
     os: &OsArgs,
     env: &dyn Fn(&str) -> Option<String>,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<(Token, Source, bool), UsageError> {
     let text = |bytes: Vec<u8>| Token::new(&String::from_utf8_lossy(&bytes));
     match (&args.token_env, &args.token_file) {
@@ -34,7 +34,7 @@ pub(super) fn token(
             "give either --token-env or --token-file, not both".into(),
         )),
         (None, Some(path)) if path == "-" => {
-            let bytes = read_capped(Input::Stdin, MAX_TOKEN_BYTES, timeout).map_err(|why| {
+            let bytes = read_capped(Input::Stdin, MAX_TOKEN_BYTES, deadline).map_err(|why| {
                 UsageError(format!("cannot read the token from standard input: {why}"))
             })?;
             Ok((text(bytes), Source::Stdin, true))
@@ -42,20 +42,22 @@ pub(super) fn token(
         (None, Some(path)) => {
             let path = os.path(path);
             // The path is not repeated: a token passed here by mistake would be.
-            let bytes = read_capped(Input::Path(path.as_os_str()), MAX_TOKEN_BYTES, timeout)
+            let bytes = read_capped(Input::Path(path.as_os_str()), MAX_TOKEN_BYTES, deadline)
                 .map_err(|why| {
                     UsageError(format!("cannot read the file given to --token-file: {why}"))
                 })?;
             Ok((text(bytes), Source::File(display_path(&path)), true))
         }
-        (Some(name), None) => from_variable(variable_name("--token-env", name, env)?, env, timeout),
+        (Some(name), None) => {
+            from_variable(variable_name("--token-env", name, env)?, env, deadline)
+        }
         (None, None) => {
             let name = if env("GITLAB_TOKEN").is_some() {
                 "GITLAB_TOKEN"
             } else {
                 "CI_JOB_TOKEN"
             };
-            from_variable(name, env, timeout)
+            from_variable(name, env, deadline)
         }
     }
 }
@@ -65,14 +67,14 @@ pub(super) fn token(
 fn from_variable(
     name: &str,
     env: &dyn Fn(&str) -> Option<String>,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<(Token, Source, bool), UsageError> {
     let Some(value) = env(name) else {
         return Ok((Token::new(""), Source::Env(name.to_owned()), false));
     };
     let path = OsStr::new(&value);
     if value.starts_with('/') && std::fs::metadata(path).is_ok() {
-        let bytes = read_capped(Input::Path(path), MAX_TOKEN_BYTES, timeout)
+        let bytes = read_capped(Input::Path(path), MAX_TOKEN_BYTES, deadline)
             .map_err(|why| UsageError(format!("cannot read the file named by ${name}: {why}")))?;
         let token = Token::new(&String::from_utf8_lossy(&bytes));
         return Ok((token, Source::EnvFile(name.to_owned()), true));
@@ -89,7 +91,7 @@ pub(super) fn ca_files(
     args: &Args,
     os: &OsArgs,
     env: &dyn Fn(&str) -> Option<String>,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<(CaFiles, Option<String>), UsageError> {
     let mut paths: Vec<(std::path::PathBuf, String)> = Vec::new();
     if let Some(path) = &args.ca_file {
@@ -104,7 +106,7 @@ pub(super) fn ca_files(
     let mut sources = Vec::new();
     for (path, from) in paths {
         let shown = display_path(&path);
-        let bytes = read_capped(Input::Path(path.as_os_str()), MAX_CA_BYTES, timeout)
+        let bytes = read_capped(Input::Path(path.as_os_str()), MAX_CA_BYTES, deadline)
             .map_err(|why| UsageError(format!("cannot read CA file {shown} ({from}): {why}")))?;
         sources.push(format!("{from} ({shown})"));
         files.push((shown, bytes));
@@ -122,30 +124,29 @@ pub enum Input<'a> {
     Path(&'a OsStr),
 }
 
-/// Reads at most `cap` bytes from the input, within `timeout` for inputs that can block. The
+/// Reads at most `cap` bytes from the input, by the deadline (the run's `--timeout`). The
 /// error is a phrase to follow "cannot read …: ".
-pub fn read_capped(input: Input<'_>, cap: u64, timeout: Duration) -> Result<Vec<u8>, String> {
+pub fn read_capped(input: Input<'_>, cap: u64, deadline: Instant) -> Result<Vec<u8>, String> {
     let bytes = match input {
-        Input::Stdin => within(timeout, move || read_all(std::io::stdin().lock(), cap))?,
+        Input::Stdin => within(deadline, move || read_all(std::io::stdin().lock(), cap))?,
         Input::Path(path) => {
             let meta = std::fs::metadata(path).map_err(|e| io_phrase(&e))?;
             let kind = meta.file_type();
-            if kind.is_file() {
-                read_all(File::open(path).map_err(|e| io_phrase(&e))?, cap)?
-            } else if kind.is_fifo() {
-                // Opening a FIFO blocks until a writer comes: open and read off the main thread.
-                let path = Path::new(path).to_owned();
-                within(timeout, move || {
-                    read_all(File::open(&path).map_err(|e| io_phrase(&e))?, cap)
-                })?
-            } else if kind.is_dir() {
+            if kind.is_dir() {
                 return Err("it is a directory".to_owned());
-            } else {
+            }
+            if !kind.is_file() && !kind.is_fifo() {
                 return Err(
                     "it is a device or socket, not a regular file (use - for standard input)"
                         .to_owned(),
                 );
             }
+            // Opening a FIFO blocks until a writer comes, and some regular files never end
+            // (/proc/kmsg): open and read off the main thread, within the deadline.
+            let path = Path::new(path).to_owned();
+            within(deadline, move || {
+                read_all(File::open(&path).map_err(|e| io_phrase(&e))?, cap)
+            })?
         }
     };
     if bytes.len() as u64 > cap {
@@ -164,22 +165,23 @@ fn read_all(reader: impl Read, cap: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Runs a blocking read on a thread of its own and gives up after `timeout`; the thread is left
+/// Runs blocking I/O on a thread of its own and gives up at the deadline; the thread is left
 /// blocked, and ends with the process.
-fn within(
-    timeout: Duration,
-    read: impl FnOnce() -> Result<Vec<u8>, String> + Send + 'static,
-) -> Result<Vec<u8>, String> {
+pub fn within<T: Send + 'static>(
+    deadline: Instant,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(read());
+        let _ = tx.send(work());
     });
-    rx.recv_timeout(timeout).unwrap_or_else(|_| {
-        Err(format!(
-            "nothing ended within --timeout ({} s): no writer, or an endless stream",
-            timeout.as_secs_f64()
-        ))
-    })
+    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or_else(|_| {
+            Err(
+                "it did not end within --timeout: no writer or reader, or an endless stream"
+                    .to_owned(),
+            )
+        })
 }
 
 /// An I/O error as a phrase, without the path (io::Error's text never holds it).
@@ -193,7 +195,7 @@ mod tests {
 
     #[test]
     fn devices_and_directories_are_refused_at_once() {
-        let t = Duration::from_secs(5);
+        let t = Instant::now() + std::time::Duration::from_secs(5);
         let zero = read_capped(Input::Path(OsStr::new("/dev/zero")), 1024, t);
         assert!(zero.unwrap_err().contains("device"));
         let dir = read_capped(Input::Path(OsStr::new("/")), 1024, t);
@@ -204,9 +206,17 @@ mod tests {
     fn large_files_are_cut_and_refused() {
         let path = std::env::temp_dir().join(format!("glprobe-read-{}", std::process::id()));
         std::fs::write(&path, vec![b'a'; 3000]).unwrap();
-        let r = read_capped(Input::Path(path.as_os_str()), 1024, Duration::from_secs(1));
+        let r = read_capped(
+            Input::Path(path.as_os_str()),
+            1024,
+            Instant::now() + std::time::Duration::from_secs(1),
+        );
         assert!(r.unwrap_err().contains("more than 1 KiB"));
-        let r = read_capped(Input::Path(path.as_os_str()), 4096, Duration::from_secs(1));
+        let r = read_capped(
+            Input::Path(path.as_os_str()),
+            4096,
+            Instant::now() + std::time::Duration::from_secs(1),
+        );
         assert_eq!(r.unwrap().len(), 3000);
         std::fs::remove_file(path).unwrap();
     }

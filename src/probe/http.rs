@@ -251,10 +251,18 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// The wait GitLab asks for: `Retry-After`, else the time until `RateLimit-Reset`.
+    /// A `RateLimit-Reset` below 10^9 (before 2001) is read as a number of seconds, as some
+    /// proxies send it, not as a moment long past.
     pub fn wait(&self, now_unix: i64) -> Option<Duration> {
         self.retry_after.or_else(|| {
-            self.reset
-                .map(|reset| Duration::from_secs(u64::try_from(reset - now_unix).unwrap_or(0)))
+            self.reset.map(|reset| {
+                let seconds = if reset < 1_000_000_000 {
+                    reset
+                } else {
+                    reset.saturating_sub(now_unix)
+                };
+                Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
+            })
         })
     }
 }
@@ -434,7 +442,10 @@ impl Client {
                 break outcome;
             }
             let asked = response.rate_limit.wait(unix_now());
-            let wait = asked.unwrap_or(FIRST_BACKOFF * 2u32.pow(attempts - 1));
+            // Never sooner than GitLab asked, and never back to back: a wait already over (a
+            // reset in the past) still backs off.
+            let backoff = FIRST_BACKOFF * 2u32.pow(attempts - 1);
+            let wait = asked.map_or(backoff, |asked| asked.max(backoff));
             if response.status == 429 {
                 self.hold_off(wait);
             }
@@ -661,11 +672,14 @@ fn unix_now() -> i64 {
 /// `Retry-After` as a wait: delay-seconds, or an HTTP date (IMF-fixdate) relative to `now`.
 fn retry_after(value: &str, now: i64) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More seconds than a u64 holds is still a wait, the longest there is.
+        return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
     }
     let at = crate::date::parse_http_date(value)?;
-    Some(Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
+    Some(Duration::from_secs(
+        u64::try_from(at.saturating_sub(now)).unwrap_or(0),
+    ))
 }
 
 /// The `rel="next"` target of a `Link` header, as a path below `base_url`: only a link on the

@@ -99,7 +99,18 @@ pub const MIN_FINGERPRINT_CHARS: usize = 20;
 fn has_token_shape(token: &Token, class: &Classification) -> bool {
     let recognised =
         !matches!(class.kind, Kind::Unknown | Kind::None) || !class.candidates.is_empty();
-    recognised && token.expose().len() >= MIN_FINGERPRINT_CHARS
+    let text = token.expose();
+    let secret = text.strip_prefix(class.prefix.as_str()).unwrap_or(text);
+    recognised && text.len() >= MIN_FINGERPRINT_CHARS && looks_random(secret)
+}
+
+/// What random token text has and words do not: letters and digits, and at least eight
+/// different characters (`passwordpassword`, `aaaa…` and thirty zeros have no fingerprint).
+fn looks_random(secret: &str) -> bool {
+    let distinct: std::collections::BTreeSet<u8> = secret.bytes().collect();
+    distinct.len() >= 8
+        && secret.bytes().any(|b| b.is_ascii_digit())
+        && secret.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 impl Report {

@@ -67,9 +67,11 @@ pub(super) fn usable<'a>(
             .as_deref()
             .map(|l| l.split(['?', '#']).next().unwrap_or_default());
         let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
+        // An absolute or scheme-relative (`//host/…`) Location names a host; a path does not.
         let other_host = location
-            .filter(|l| l.contains("://"))
-            .and_then(crate::classify::jwt::issuer_host)
+            .map(|l| l.replace('\\', "/"))
+            .filter(|l| l.contains("://") || l.starts_with("//"))
+            .and_then(|l| crate::classify::jwt::issuer_host(&l))
             .filter(|h| Some(h) != crate::classify::jwt::host_of(host).as_ref());
         let next = match other_host {
             Some(other) => format!(

@@ -56,16 +56,17 @@ pub(super) fn job_refused(class: &Classification, answers: &[Answer], sit: &Situ
         .and_then(|j| j.job_id)
         .map(|id| format!("job {id}"))
         .unwrap_or_else(|| "its job".to_owned());
+    let token_job = class.job.as_ref().and_then(|j| j.job_id);
     let next = match sit.ci_job_id {
-        // Inside a running job: this is not the job's own token, whatever it is.
-        Some(running) => format!(
+        // Inside a running job, a token of another job: not the job's own token.
+        Some(running) if token_job != Some(running) => format!(
             "This runs inside job {running}, which is running, so the token is not its own: a \
              token kept from an earlier job, or a CI/CD variable that overrides CI_JOB_TOKEN. \
              Use $CI_JOB_TOKEN as GitLab sets it (delete or rename any variable of that name); \
              for work across jobs, use a project access token."
         ),
-        None => "Use the CI_JOB_TOKEN of a job that is running now; for work after the job, \
-                 use a project access token."
+        _ => "Use the CI_JOB_TOKEN of a job that is running now; for work after the job, \
+              use a project access token."
             .to_owned(),
     };
     let not_running = |why: &str| {
