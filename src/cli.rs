@@ -199,11 +199,19 @@ pub enum Command {
     Run(Box<Config>),
     /// Print this text to standard output and exit 0 (`--help`, `--version`).
     Print(String),
+    /// `glprobe audit …` (issue 11): flags in [`crate::audit::cli`].
+    Audit(Box<crate::audit::cli::AuditConfig>),
 }
 
 /// Parses the command line (`args[0]` is the program name). `env` reads the environment.
 pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, UsageError> {
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    if strs.get(1) == Some(&"audit") {
+        return crate::audit::cli::parse(args, env).map(|c| match c {
+            crate::audit::cli::AuditCommand::Run(config) => Command::Audit(config),
+            crate::audit::cli::AuditCommand::Print(text) => Command::Print(text),
+        });
+    }
     let (name, rest) = strs.split_first().unwrap_or((&"glprobe", &[]));
     let name = std::path::Path::new(name)
         .file_name()

@@ -28,6 +28,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod date;
@@ -56,6 +57,7 @@ pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
             print(&text);
             return exit::OK;
         }
+        Ok(Command::Audit(config)) => return audit::run(&config),
         Err(error) => {
             eprintln!("glprobe: error: {error}");
             return exit::USAGE;

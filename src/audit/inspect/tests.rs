@@ -1,0 +1,1 @@
+//! Table-driven cases for the variable judgement.
