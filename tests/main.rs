@@ -23,3 +23,5 @@ mod props;
 mod image;
 // The catalog component: schema, README sync, and a real pipeline in gitlab-ci-local.
 mod component;
+// glprobe audit: a fake group tree, every finding code, no value anywhere, GET only.
+mod audit;

@@ -55,12 +55,18 @@ pub struct Api<'a> {
 impl<'a> Api<'a> {
     /// The API over this client. `bearer`: send the token as `Authorization: Bearer` (OAuth)
     /// instead of `PRIVATE-TOKEN`.
-    pub fn new(client: Client, token: &'a Token, bearer: bool, workers: usize) -> Api<'a> {
+    pub fn new(
+        client: Client,
+        token: &'a Token,
+        bearer: bool,
+        workers: usize,
+        deadline: std::time::Instant,
+    ) -> Api<'a> {
         Api {
             client,
             token,
             bearer,
-            pacer: Pacer::new(workers),
+            pacer: Pacer::new(workers, deadline),
             requests: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
         }
@@ -83,7 +89,10 @@ impl<'a> Api<'a> {
 
     /// One GET of a path below the base URL (query string included).
     pub fn get(&self, path: &str) -> Result<Response, Refusal> {
-        self.pacer.before();
+        if !self.pacer.before() {
+            self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::RateLimited);
+        }
         let credential = if self.bearer {
             Credential::Bearer(self.token)
         } else {
@@ -110,7 +119,10 @@ impl<'a> Api<'a> {
             }
             Err(failure) => return Err(Refusal::Failed(failure.detail)),
         };
-        self.pacer.observe(&response.rate_limit, unix_now());
+        if response.status != 429 {
+            // A 429's wait is the HTTP layer's (it holds every request back until then).
+            self.pacer.observe(&response.rate_limit, unix_now());
+        }
         match response.status {
             200..=299 => Ok(response),
             401 | 403 => Err(Refusal::Denied(response.status)),

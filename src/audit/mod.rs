@@ -152,7 +152,13 @@ pub fn run(config: &AuditConfig) -> u8 {
     };
     let bearer = class.kind == Kind::OauthAccessToken
         || (class.kind == Kind::Unknown && class.candidates.contains(&Kind::OauthAccessToken));
-    let api = api::Api::new(client, token, bearer, config.concurrency);
+    let api = api::Api::new(
+        client,
+        token,
+        bearer,
+        config.concurrency,
+        started + config.deadline,
+    );
     let fingerprints = match inspect::Fingerprinter::random() {
         Ok(f) => f,
         Err(error) => {

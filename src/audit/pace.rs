@@ -21,6 +21,7 @@ const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 /// The shared pacing state.
 pub struct Pacer {
     workers: u64,
+    deadline: Instant,
     state: Mutex<State>,
     waits: AtomicU64,
 }
@@ -33,10 +34,11 @@ struct State {
 }
 
 impl Pacer {
-    /// A pacer for this many concurrent workers.
-    pub fn new(workers: usize) -> Pacer {
+    /// A pacer for this many concurrent workers, for a run that must end by `deadline`.
+    pub fn new(workers: usize, deadline: Instant) -> Pacer {
         Pacer {
             workers: workers.max(1) as u64,
+            deadline,
             state: Mutex::new(State {
                 next: Instant::now(),
                 spacing: Duration::ZERO,
@@ -45,12 +47,16 @@ impl Pacer {
         }
     }
 
-    /// Waits for this request's turn.
-    pub fn before(&self) {
+    /// Waits for this request's turn; false (at once, without waiting) when that turn comes
+    /// after the deadline: the request is not to be sent.
+    pub fn before(&self) -> bool {
         let wait = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let slot = state.next.max(now);
+            if slot >= self.deadline {
+                return false;
+            }
             state.next = slot + state.spacing;
             slot - now
         };
@@ -58,6 +64,7 @@ impl Pacer {
             self.waits.fetch_add(1, Ordering::Relaxed);
             thread::sleep(wait);
         }
+        true
     }
 
     /// Learns from a response's headers. `now_unix` is the current Unix time.
@@ -94,6 +101,19 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[test]
+    fn a_turn_past_the_deadline_is_refused_at_once() {
+        let p = Pacer::new(2, Instant::now() + Duration::from_millis(200));
+        p.observe(&rate(100, 2, 3600), 1000);
+        let t = Instant::now();
+        assert!(!p.before());
+        assert!(t.elapsed() < Duration::from_millis(50));
+    }
+
     fn rate(limit: u64, remaining: u64, reset_in: i64) -> RateLimit {
         RateLimit {
             limit: Some(limit),
@@ -105,11 +125,11 @@ mod tests {
 
     #[test]
     fn full_speed_above_a_fifth() {
-        let p = Pacer::new(4);
+        let p = Pacer::new(4, far());
         p.observe(&rate(100, 20, 10), 1000);
         let t = Instant::now();
         for _ in 0..5 {
-            p.before();
+            assert!(p.before());
         }
         assert!(t.elapsed() < Duration::from_millis(50));
         assert_eq!(p.waits(), 0);
@@ -117,12 +137,12 @@ mod tests {
 
     #[test]
     fn spreads_the_rest_until_the_reset() {
-        let p = Pacer::new(4);
+        let p = Pacer::new(4, far());
         // 14 left, 4 in flight: 10 over 1 s, 100 ms apart.
         p.observe(&rate(100, 14, 1), 1000);
         let t = Instant::now();
         for _ in 0..4 {
-            p.before();
+            assert!(p.before());
         }
         let took = t.elapsed();
         assert!(took >= Duration::from_millis(290), "{took:?}");
@@ -131,7 +151,7 @@ mod tests {
 
     #[test]
     fn none_left_waits_for_the_reset() {
-        let p = Pacer::new(2);
+        let p = Pacer::new(2, far());
         p.observe(&rate(100, 2, 1), 1000);
         let t = Instant::now();
         p.before();

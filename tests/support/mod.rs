@@ -3,6 +3,7 @@
 
 pub mod fixtures;
 pub mod gitlab;
+pub mod group_tree;
 pub mod tokens;
 
 use std::collections::BTreeMap;
