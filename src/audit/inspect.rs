@@ -206,6 +206,13 @@ pub fn variable(var: Variable, place: Place, judge: &Judge<'_>) -> Judgement {
     let tokenish = definite || (tokenish_key && !class.candidates.is_empty());
     let fingerprint = (!compact.is_empty()).then(|| judge.fingerprints.of(&core));
     let kind = kind_name(class.kind);
+    if tokenish {
+        // The override names the token it puts in place of GitLab's.
+        for f in findings.iter_mut() {
+            f.kind.clone_from(&kind);
+            f.fingerprint.clone_from(&fingerprint);
+        }
+    }
     let token_finding = |code, severity, message: String| {
         Finding::new(code, severity, place.clone(), message)
             .token(kind.clone(), fingerprint.clone())

@@ -78,6 +78,9 @@ impl Limiter {
     }
 }
 
+/// A schedule and its variables (`None`: GitLab leaves them out for this caller).
+pub type Schedule = (Value, Option<Vec<Value>>);
+
 /// The whole fake instance.
 #[derive(Default)]
 pub struct Tree {
@@ -91,7 +94,7 @@ pub struct Tree {
     pub project_deploy_tokens: HashMap<u64, Vec<Value>>,
     pub triggers: HashMap<u64, Vec<Value>>,
     /// Per project: (schedule, its variables or `None` when the caller may not see them).
-    pub schedules: HashMap<u64, Vec<(Value, Option<Vec<Value>>)>>,
+    pub schedules: HashMap<u64, Vec<Schedule>>,
     pub instance_variables: Vec<Value>,
     /// Groups where the identity is not Owner, projects where it is not Maintainer.
     pub not_owner: BTreeSet<u64>,
@@ -426,10 +429,11 @@ impl Tree {
                         list(&items)
                     }
                     ["pipeline_schedules", sid] => {
-                        let found = self
-                            .schedules
-                            .get(&p.id)
-                            .and_then(|s| s.iter().find(|(v, _)| v["id"].to_string() == *sid));
+                        let found = self.schedules.get(&p.id).and_then(|s| {
+                            s.iter().find(|(v, _)| {
+                                v["id"].as_u64().is_some_and(|id| sid.parse() == Ok(id))
+                            })
+                        });
                         match found {
                             Some((schedule, vars)) => {
                                 let mut details = schedule.clone();
