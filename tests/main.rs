@@ -25,3 +25,5 @@ mod image;
 mod component;
 // glprobe audit: a fake group tree, every finding code, no value anywhere, GET only.
 mod audit;
+// glprobe audit: the audit token, rate limits and pacing, usage, --probe-found.
+mod audit_runs;

@@ -110,6 +110,8 @@ pub struct Tree {
     pub audit_days_left: Option<i64>,
     /// Answer the audit token's self-lookup with this instead.
     pub audit_reply: Option<Reply>,
+    /// `--probe-found`: the self-lookup's answer for other tokens, by token.
+    pub probe_replies: HashMap<String, (Reply, Reply)>,
     pub throttled: Mutex<BTreeSet<String>>,
 }
 
@@ -324,6 +326,16 @@ impl Tree {
 
     fn route(&self, request: &Recorded) -> Reply {
         let parts: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+        if let Some((own, user)) = request
+            .header("private-token")
+            .and_then(|t| self.probe_replies.get(t))
+        {
+            return match parts.as_slice() {
+                ["api", "v4", "personal_access_tokens", "self"] => own.clone(),
+                ["api", "v4", "user"] => user.clone(),
+                _ => message(401, "401 Unauthorized"),
+            };
+        }
         let list = |items: &[Value]| page(items, request, self.hide_totals);
         let empty: Vec<Value> = Vec::new();
         match parts.as_slice() {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: running the binary with a clean environment,
 //! reading its outputs, and checking that no secret leaked.
 
+pub mod acme;
 pub mod fixtures;
 pub mod gitlab;
 pub mod group_tree;
