@@ -27,3 +27,5 @@ mod component;
 mod audit;
 // glprobe audit: the audit token, rate limits and pacing, usage, --probe-found.
 mod audit_runs;
+// The audit catalog component in gitlab-ci-local.
+mod audit_component;
