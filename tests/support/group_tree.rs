@@ -282,6 +282,9 @@ impl Tree {
     }
 
     fn find_group(&self, key: &str) -> Option<&Group> {
+        if let Ok(id) = key.parse::<u64>() {
+            return self.groups.iter().find(|g| g.id == id);
+        }
         let key = key.replace("%2F", "/").replace("%2f", "/");
         self.groups
             .iter()
@@ -289,6 +292,9 @@ impl Tree {
     }
 
     fn find_project(&self, key: &str) -> Option<&Project> {
+        if let Ok(id) = key.parse::<u64>() {
+            return self.projects.iter().find(|p| p.id == id);
+        }
         let key = key.replace("%2F", "/").replace("%2f", "/");
         self.projects
             .iter()
@@ -373,7 +379,7 @@ impl Tree {
                         list(&items)
                     }
                     ["projects"] => {
-                        let mut ids: Vec<u64> = vec![g.id];
+                        let mut ids: BTreeSet<u64> = BTreeSet::from([g.id]);
                         if request.query_param("include_subgroups").as_deref() == Some("true") {
                             ids.extend(self.descendants(g.id).iter().map(|d| d.id));
                         }
