@@ -307,3 +307,52 @@ fn probe_found_checks_each_token_once_a_second_and_stops_after_ten_refusals() {
             .any(|r| r.header("private-token") == Some(revoked[10].as_str()))
     );
 }
+
+#[test]
+fn the_instance_audit_reads_instance_variables_and_every_place() {
+    let (mut tree, mut planted) = acme();
+    let stored = pat(4040);
+    tree.instance_variables = vec![crate::support::group_tree::variable(
+        "CI_JOB_TOKEN",
+        &stored,
+        true,
+        true,
+    )];
+    planted.values.push(stored);
+    tree.admin = true;
+    let server = FakeGitLab::start(tree.routes());
+    let dir = TempDir::new("audit-instance");
+    let out = audit(&server, &planted, &["--instance", "--format", "json"], &dir);
+    assert_code(&out, 3);
+    let doc = out.json();
+    let got = findings(&doc);
+    assert!(
+        got.contains(&(
+            "broken".into(),
+            "overrides_predefined".into(),
+            // Instance places have an empty path.
+            "variable CI_JOB_TOKEN".into()
+        )),
+        "{got:#?}"
+    );
+    assert_eq!(
+        doc["summary"]["projects"], 4,
+        "the archived project is skipped"
+    );
+    assert_eq!(doc["summary"]["groups"], 3);
+    assert_eq!(doc["target"]["scope"], "instance");
+
+    // Not an administrator: the instance variables are not inspectable, the rest is read.
+    let (tree, planted) = acme();
+    let server = FakeGitLab::start(tree.routes());
+    let out = audit(&server, &planted, &["--instance", "--format", "json"], &dir);
+    let got = findings(&out.json());
+    assert!(
+        got.contains(&(
+            "uninspectable".into(),
+            "not_inspectable".into(),
+            "CI/CD variables".into()
+        )),
+        "{got:#?}"
+    );
+}

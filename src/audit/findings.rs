@@ -213,10 +213,11 @@ impl Place {
     /// `acme/api` variable `GITLAB_TOKEN` (production), for people.
     pub fn describe(&self) -> String {
         let mut out = match self.scope {
-            Scope::Instance => "instance".to_owned(),
-            _ => self.path.clone(),
+            // The audit's own token belongs to no place.
+            Scope::Instance if self.item == "audit token" => String::new(),
+            Scope::Instance => "instance ".to_owned(),
+            _ => format!("{} ", self.path),
         };
-        out.push(' ');
         out.push_str(&self.item);
         if let Some(name) = &self.name {
             out.push(' ');

@@ -96,6 +96,8 @@ pub struct Tree {
     /// Per project: (schedule, its variables or `None` when the caller may not see them).
     pub schedules: HashMap<u64, Vec<Schedule>>,
     pub instance_variables: Vec<Value>,
+    /// The identity is an administrator (`/admin/*`, every group and project).
+    pub admin: bool,
     /// Groups where the identity is not Owner, projects where it is not Maintainer.
     pub not_owner: BTreeSet<u64>,
     pub not_maintainer: BTreeSet<u64>,
@@ -467,7 +469,30 @@ impl Tree {
                     _ => Reply::no_route(),
                 }
             }
-            ["api", "v4", "admin", "ci", "variables"] => list(&self.instance_variables),
+            ["api", "v4", "admin", "ci", "variables"] if self.admin => {
+                list(&self.instance_variables)
+            }
+            ["api", "v4", "admin", ..] => message(403, "403 Forbidden"),
+            ["api", "v4", "groups"] => {
+                let items: Vec<Value> = self
+                    .groups
+                    .iter()
+                    .map(
+                        |g| json!({"id": g.id, "full_path": g.full_path, "parent_id": g.parent_id}),
+                    )
+                    .collect();
+                list(&items)
+            }
+            ["api", "v4", "projects"] => {
+                let no_archived = request.query_param("archived").as_deref() == Some("false");
+                let items: Vec<Value> = self
+                    .projects
+                    .iter()
+                    .filter(|p| !(no_archived && p.archived))
+                    .map(|p| json!({"id": p.id, "path_with_namespace": p.path_with_namespace}))
+                    .collect();
+                list(&items)
+            }
             _ => Reply::no_route(),
         }
     }
