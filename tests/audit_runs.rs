@@ -69,6 +69,13 @@ fn the_audit_token_is_checked_first() {
         .run();
     assert_code(&out, 1);
     assert!(server.requests().is_empty());
+    // Nor a 20-character legacy token, whose check would try kinds one by one.
+    let out = glprobe(&["audit", "--url", &server.url(), "--group", "acme"])
+        .env("GITLAB_TOKEN", F20)
+        .run();
+    assert_code(&out, 1);
+    assert!(server.requests().is_empty());
+    assert!(!out.stderr.contains(F20), "{}", out.stderr);
     // Expiring within --min-days-left: a finding of its own.
     let (mut tree, planted) = acme();
     tree.audit_days_left = Some(10);

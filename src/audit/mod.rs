@@ -65,10 +65,11 @@ pub fn run(config: &AuditConfig) -> u8 {
             pat_prefix: config.check.pat_prefix.as_deref(),
         },
     );
+    // Only kinds whose check is a GET with the token in a header: access tokens and OAuth
+    // tokens (a defect is diagnosed offline, without a request).
     let usable_kind = class.defect.is_some()
         || class.kind.is_access_token()
-        || class.candidates.contains(&Kind::OauthAccessToken)
-        || class.candidates.contains(&Kind::PersonalAccessToken);
+        || class.candidates.contains(&Kind::OauthAccessToken);
     if !usable_kind {
         say(&format!(
             "the audit token ({}) is {}: the audit needs a personal, project or group access \
