@@ -360,7 +360,8 @@ fn schedules(result: &mut PlaceResult, api: &Api<'_>, id: u64, ctx: &Context<'_>
     }
 }
 
-/// Reads a group's own lists: variables (Owner), access tokens (Owner), deploy tokens.
+/// Reads a group's own lists: variables (Owner), access tokens (Owner), deploy tokens
+/// (Maintainer, GitLab MR 25219).
 pub fn group(api: &Api<'_>, id: u64, path: &str, ctx: &Context<'_>) -> PlaceResult {
     let mut result = PlaceResult::new(Scope::Group, path);
     let root = format!("/api/v4/groups/{id}");
