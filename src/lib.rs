@@ -11,6 +11,9 @@
 //! 4. [`diagnosis`] — answers into a verdict with reasons and next steps (pure);
 //! 5. [`report`] — the verdict as human text, JSON or dotenv (pure).
 //!
+//! `glprobe audit` ([`audit`]) applies the same classifier and check engine to every token in
+//! a group's CI/CD variables and inventories, read-only.
+//!
 //! ## Exit codes
 //!
 //! | code | meaning |

@@ -363,3 +363,30 @@ fn the_instance_audit_reads_instance_variables_and_every_place() {
         "{got:#?}"
     );
 }
+
+#[test]
+fn an_unreachable_gitlab_is_undetermined_never_invalid() {
+    // A port nothing listens on: the audit token cannot be checked, exit 4, not 1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = pat(1);
+    let out = glprobe(&[
+        "audit",
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+        "--token-env",
+        "AUDIT_TOKEN",
+        "--group",
+        "acme",
+        "--timeout",
+        "2",
+    ])
+    .env("AUDIT_TOKEN", &token)
+    .run();
+    assert_code(&out, 4);
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    crate::support::assert_no_leak(&token, &out, &[]);
+}
