@@ -60,7 +60,7 @@ pub fn run(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
             print(&text);
             return exit::OK;
         }
-        Ok(Command::Audit(config)) => return audit::run(&config),
+        Ok(Command::Audit(mut config)) => return audit::run(&mut config),
         Err(error) => {
             eprintln!("glprobe: error: {error}");
             return exit::USAGE;

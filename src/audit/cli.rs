@@ -212,7 +212,7 @@ pub fn parse(
     pass("--pat-prefix", &parsed.pat_prefix);
     base.extend([
         "--timeout".to_owned(),
-        parsed.timeout.to_string(),
+        seconds(parsed.timeout),
         "--require-scopes".to_owned(),
         "read_api".to_owned(),
     ]);
@@ -236,6 +236,12 @@ pub fn parse(
         json_path: parsed.json,
         junit_path: parsed.junit,
     })))
+}
+
+/// Seconds as `S.mmm` (without float formatting, which the binary would carry for this alone).
+fn seconds(value: f64) -> String {
+    let ms = Duration::from_secs_f64(value).as_millis();
+    format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
 /// argh's error without the values it quotes: a value may be a token given by mistake.

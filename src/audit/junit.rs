@@ -77,8 +77,9 @@ pub fn render(audit: &Audit) -> String {
         ));
     }
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"glprobe audit\" tests=\"{total}\" failures=\"{failed}\" errors=\"0\" time=\"{:.3}\">\n{}</testsuites>\n",
-        audit.elapsed.as_secs_f64(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"glprobe audit\" tests=\"{total}\" failures=\"{failed}\" errors=\"0\" time=\"{}.{:03}\">\n{}</testsuites>\n",
+        audit.elapsed.as_millis() / 1000,
+        audit.elapsed.as_millis() % 1000,
         suites.concat()
     )
 }

@@ -46,12 +46,14 @@ use findings::{Code, Finding, Place, Scope, Severity};
 use report::Audit;
 
 /// Runs the audit; returns the exit code. Prints the report and any error.
-pub fn run(config: &AuditConfig) -> u8 {
+pub fn run(config: &mut AuditConfig) -> u8 {
     let started = Instant::now();
-    let token = &config.check.token;
+    // Copies, so that `--probe-found` may lend the check's configuration to each found token.
+    let token = &config.check.token.clone();
+    let pat_prefix = config.check.pat_prefix.clone();
     let scrubber = Scrubber::new(&[token]);
     let say = |text: &str| eprintln!("glprobe audit: {}", scrubber.scrub(text));
-    let Some(server) = &config.check.server else {
+    let Some(server) = &config.check.server.clone() else {
         say("error: no GitLab URL");
         return exit::USAGE;
     };
@@ -62,7 +64,7 @@ pub fn run(config: &AuditConfig) -> u8 {
         token,
         &crate::classify::Context {
             now,
-            pat_prefix: config.check.pat_prefix.as_deref(),
+            pat_prefix: pat_prefix.as_deref(),
         },
     );
     // Only kinds whose check is a GET with the token in a header: access tokens and OAuth
@@ -171,7 +173,7 @@ pub fn run(config: &AuditConfig) -> u8 {
         judge: inspect::Judge {
             fingerprints: &fingerprints,
             now,
-            pat_prefix: config.check.pat_prefix.as_deref(),
+            pat_prefix: pat_prefix.as_deref(),
             keep_for_probe: config.probe_found,
         },
         today: crate::date::Day::from_unix(now),
@@ -194,7 +196,8 @@ pub fn run(config: &AuditConfig) -> u8 {
         ctx.min_days,
     ));
     if config.probe_found {
-        let probed = probe_found::probe(config, &walked.found, server);
+        let min_days = config.min_days_left;
+        let probed = probe_found::probe(&mut config.check, min_days, &walked.found);
         walked.findings.extend(probed.findings);
         if !probed.notes.is_empty() {
             say(&probed.notes.join(" "));

@@ -8,14 +8,11 @@ use std::collections::HashSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::cli::AuditConfig;
 use super::findings::{Code, Finding, Severity};
 use super::inspect::Found;
-use crate::cli::Server;
+use crate::cli::Config;
 use crate::probe::{self, Check};
 use crate::reason::{Reason, Validity};
-use argh::FromArgs as _;
-
 use crate::token::{Kind, Source};
 
 /// At most one probe per this interval.
@@ -39,8 +36,29 @@ const READ_ONLY: [Check; 4] = [
     Check::OauthUser,
 ];
 
-/// Probes each distinct found token once; findings go to every place that holds it.
-pub fn probe(config: &AuditConfig, found: &[Found], server: &Server) -> Probed {
+/// Probes each distinct found token once; findings go to every place that holds it. `check`
+/// is the audit token's configuration (server, CA files, per-request timeout), lent to each
+/// found token in turn and given back as it was.
+pub fn probe(check: &mut Config, min_days: i64, found: &[Found]) -> Probed {
+    let saved = (
+        check.token.clone(),
+        check.source.clone(),
+        check.claim.take(),
+        std::mem::take(&mut check.scopes),
+        check.min_days_left,
+    );
+    let out = probe_each(check, min_days, found);
+    (
+        check.token,
+        check.source,
+        check.claim,
+        check.scopes,
+        check.min_days_left,
+    ) = saved;
+    out
+}
+
+fn probe_each(check: &mut Config, min_days: i64, found: &[Found]) -> Probed {
     let mut out = Probed {
         findings: Vec::new(),
         notes: Vec::new(),
@@ -73,28 +91,10 @@ pub fn probe(config: &AuditConfig, found: &[Found], server: &Server) -> Probed {
             thread::sleep(INTERVAL.saturating_sub(at.elapsed()));
         }
         last = Some(Instant::now());
-        let timeout = config.timeout.as_secs_f64().to_string();
-        let argv = [
-            "--url",
-            server.url.as_str(),
-            "--timeout",
-            timeout.as_str(),
-            "--token-env",
-            "GLPROBE_AUDIT_FOUND_TOKEN",
-        ];
-        let Ok(args) = crate::cli::Args::from_args(&["glprobe"], &argv) else {
-            continue;
-        };
-        // The found token is put in place below; nothing is read from the environment.
-        let Ok(mut check) = crate::cli::Config::from_args(args, &|_| None) else {
-            continue;
-        };
         check.token = secret.clone();
         check.source = Source::Env(f.place.name.clone().unwrap_or_default());
-        check.claim = None;
-        check.min_days_left = Some(config.min_days_left.max(1));
-        check.ca_files = config.check.ca_files.clone();
-        let Ok(report) = crate::check(&check) else {
+        check.min_days_left = Some(min_days.max(1));
+        let Ok(report) = crate::check(check) else {
             continue;
         };
         probed += 1;

@@ -4,7 +4,6 @@
 //!
 //! Pure: renderers return text. Nothing here has ever seen a value.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -87,14 +86,9 @@ impl Audit {
         }
     }
 
-    /// Findings per severity, every severity present (zero included).
-    pub fn counts(&self) -> BTreeMap<Severity, usize> {
-        let mut counts: BTreeMap<Severity, usize> =
-            Severity::ALL.into_iter().map(|s| (s, 0)).collect();
-        for f in &self.findings {
-            *counts.entry(f.severity).or_default() += 1;
-        }
-        counts
+    /// Findings per severity, every severity present (zero included), most serious first.
+    pub fn counts(&self) -> [(Severity, usize); 5] {
+        Severity::ALL.map(|s| (s, self.findings.iter().filter(|f| f.severity == s).count()))
     }
 
     fn scope_count(&self, scope: Scope) -> usize {

@@ -2,13 +2,14 @@
 //! or the whole instance) and reading them with a bounded pool of worker threads.
 //!
 //! One thread lists the places (serially: `GET /groups/:id/projects` has a limit of its own)
-//! and hands them to the workers through a bounded channel as each page arrives; the workers
+//! and hands them to the workers through a bounded queue as each page arrives; the workers
 //! read each place's lists and send back what they judged. Only findings, fingerprints and
 //! inventory metadata travel back: memory follows the findings, not the fleet.
 
+use std::collections::VecDeque;
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -82,58 +83,110 @@ struct Counters {
 pub fn walk(api: &Api<'_>, target: &Target, ctx: &Context<'_>, options: &Options) -> Walked {
     let workers = options.concurrency.max(1);
     let counters = Counters::default();
-    let (work_tx, work_rx) = mpsc::sync_channel::<Work>(workers * 8);
-    let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::channel::<PlaceResult>();
-    let mut walked = Walked {
+    let queue = Queue::new(workers * 8);
+    let collected = Mutex::new(Walked {
         complete: true,
         ..Walked::default()
-    };
-    thread::scope(|scope| {
-        {
-            let done_tx = done_tx.clone();
-            scope.spawn(move || discover(api, target, ctx, options, &work_tx, &done_tx));
-        }
-        for _ in 0..workers {
-            let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            scope.spawn(move || {
-                loop {
-                    let next = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok(work) = next else { break };
-                    let result = match work {
-                        Work::Group(id, path) => places::group(api, id, &path, ctx),
-                        Work::Project(id, path) => places::project(api, id, &path, ctx),
-                    };
-                    if done_tx.send(result).is_err() {
-                        break;
-                    }
-                }
+    });
+    let collect = |result: PlaceResult| {
+        counters.places.fetch_add(1, Ordering::Relaxed);
+        counters
+            .findings
+            .fetch_add(result.findings.len() as u64, Ordering::Relaxed);
+        let mut walked = collected.lock().unwrap_or_else(|e| e.into_inner());
+        walked.complete &= result.complete;
+        if !result.path.is_empty() || result.scope == Scope::Instance {
+            walked.places.push(PlaceRecord {
+                scope: result.scope,
+                path: result.path.clone(),
+                complete: result.complete,
             });
         }
-        drop(done_tx);
-        let counters = &counters;
+        walked.findings.extend(result.findings);
+        walked.found.extend(result.found);
+        walked.bots.extend(result.bots);
+    };
+    thread::scope(|scope| {
+        let (queue, collect, counters) = (&queue, &collect, &counters);
         scope.spawn(move || progress(api, counters));
-        for result in done_rx {
-            counters.places.fetch_add(1, Ordering::Relaxed);
-            counters
-                .findings
-                .fetch_add(result.findings.len() as u64, Ordering::Relaxed);
-            walked.complete &= result.complete;
-            if !result.path.is_empty() || result.scope == Scope::Instance {
-                walked.places.push(PlaceRecord {
-                    scope: result.scope,
-                    path: result.path.clone(),
-                    complete: result.complete,
-                });
-            }
-            walked.findings.extend(result.findings);
-            walked.found.extend(result.found);
-            walked.bots.extend(result.bots);
+        let readers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(move || {
+                    while let Some(work) = queue.pop() {
+                        collect(match work {
+                            Work::Group(id, path) => places::group(api, id, &path, ctx),
+                            Work::Project(id, path) => places::project(api, id, &path, ctx),
+                        });
+                    }
+                })
+            })
+            .collect();
+        discover(api, target, ctx, options, &|work| queue.push(work), collect);
+        queue.close();
+        for reader in readers {
+            let _ = reader.join();
         }
         counters.done.store(true, Ordering::Relaxed);
     });
-    walked
+    collected.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The bounded queue between the lister and the workers (a `Mutex` and two `Condvar`s: the
+/// standard channels would add more code to the binary than the walk itself).
+struct Queue {
+    state: Mutex<(VecDeque<Work>, bool)>,
+    cap: usize,
+    not_empty: Condvar,
+    not_full: Condvar,
+}
+
+impl Queue {
+    fn new(cap: usize) -> Queue {
+        Queue {
+            state: Mutex::new((VecDeque::new(), false)),
+            cap,
+            not_empty: Condvar::new(),
+            not_full: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Work>, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a place, waiting while the queue is full.
+    fn push(&self, work: Work) {
+        let mut state = self.lock();
+        while state.0.len() >= self.cap {
+            state = self.not_full.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.0.push_back(work);
+        self.not_empty.notify_one();
+    }
+
+    /// The next place; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Work> {
+        let mut state = self.lock();
+        loop {
+            if let Some(work) = state.0.pop_front() {
+                self.not_full.notify_one();
+                return Some(work);
+            }
+            if state.1 {
+                return None;
+            }
+            state = self
+                .not_empty
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// No more places will come.
+    fn close(&self) {
+        self.lock().1 = true;
+        self.not_empty.notify_all();
+    }
 }
 
 /// A place that could not even be listed: a result of its own, incomplete.
@@ -174,8 +227,8 @@ fn discover(
     target: &Target,
     ctx: &Context<'_>,
     options: &Options,
-    work: &mpsc::SyncSender<Work>,
-    done: &mpsc::Sender<PlaceResult>,
+    work: &dyn Fn(Work),
+    done: &dyn Fn(PlaceResult),
 ) {
     let archived = if options.include_archived {
         ""
@@ -189,11 +242,11 @@ fn discover(
             if let Some((id, p)) = id_and(&item, "path_with_namespace")
                 && !skip
             {
-                let _ = work.send(Work::Project(id, p));
+                work(Work::Project(id, p));
             }
         });
         if let Err(refusal) = result {
-            let _ = done.send(unlisted(scope, path, "project list", owner, &refusal));
+            done(unlisted(scope, path, "project list", owner, &refusal));
         }
     };
     match target {
@@ -201,11 +254,11 @@ fn discover(
             match api.object(&format!("/api/v4/projects/{}", percent_encode(project))) {
                 Ok(item) => match id_and(&item, "path_with_namespace") {
                     Some((id, path)) => {
-                        let _ = work.send(Work::Project(id, path));
+                        work(Work::Project(id, path));
                     }
                     None => {
                         let refusal = Refusal::Failed("no id in the answer".to_owned());
-                        let _ = done.send(unlisted(
+                        done(unlisted(
                             Scope::Project,
                             project,
                             "project",
@@ -215,7 +268,7 @@ fn discover(
                     }
                 },
                 Err(refusal) => {
-                    let _ = done.send(unlisted(
+                    done(unlisted(
                         Scope::Project,
                         &clean(project),
                         "project",
@@ -229,7 +282,7 @@ fn discover(
             let root = match api.object(&format!("/api/v4/groups/{}", percent_encode(group))) {
                 Ok(item) => id_and(&item, "full_path"),
                 Err(refusal) => {
-                    let _ = done.send(unlisted(
+                    done(unlisted(
                         Scope::Group,
                         &clean(group),
                         "group",
@@ -241,7 +294,7 @@ fn discover(
             };
             let Some((id, path)) = root else {
                 let refusal = Refusal::Failed("no id in the answer".to_owned());
-                let _ = done.send(unlisted(
+                done(unlisted(
                     Scope::Group,
                     &clean(group),
                     "group",
@@ -250,14 +303,14 @@ fn discover(
                 ));
                 return;
             };
-            let _ = work.send(Work::Group(id, path.clone()));
+            work(Work::Group(id, path.clone()));
             let groups = api.list(&format!("/api/v4/groups/{id}/descendant_groups"), |item| {
                 if let Some((gid, p)) = id_and(&item, "full_path") {
-                    let _ = work.send(Work::Group(gid, p));
+                    work(Work::Group(gid, p));
                 }
             });
             if let Err(refusal) = groups {
-                let _ = done.send(unlisted(
+                done(unlisted(
                     Scope::Group,
                     &path,
                     "subgroup list",
@@ -276,17 +329,17 @@ fn discover(
             );
         }
         Target::Instance => {
-            let _ = done.send(places::instance(api, ctx));
+            done(places::instance(api, ctx));
             let groups = api.list(
                 "/api/v4/groups?all_available=true&order_by=id&sort=asc",
                 |item| {
                     if let Some((gid, p)) = id_and(&item, "full_path") {
-                        let _ = work.send(Work::Group(gid, p));
+                        work(Work::Group(gid, p));
                     }
                 },
             );
             if let Err(refusal) = groups {
-                let _ = done.send(unlisted(
+                done(unlisted(
                     Scope::Instance,
                     "",
                     "group list",
