@@ -390,3 +390,56 @@ fn an_unreachable_gitlab_is_undetermined_never_invalid() {
     assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
     crate::support::assert_no_leak(&token, &out, &[]);
 }
+
+#[test]
+fn a_link_to_another_host_does_not_end_a_list_early() {
+    // GitLab writes its configured host into Link; here it is not the --url. The audit must
+    // still read all 250 variables (pages of 100, then 100, then 50) and find the last one.
+    let mut tree = Tree {
+        audit_scopes: vec!["read_api".into()],
+        audit_days_left: Some(300),
+        link_host: Some("gitlab.internal.example".into()),
+        ..Tree::default()
+    };
+    tree.groups = vec![group(1, "wide", None)];
+    tree.projects = vec![project(501, "wide/app", 1, false)];
+    let mut vars: Vec<serde_json::Value> = (0..249)
+        .map(|i| crate::support::group_tree::variable(&format!("V_{i}"), "plain", false, false))
+        .collect();
+    vars.push(crate::support::group_tree::variable(
+        "CI_REGISTRY_PASSWORD",
+        "x",
+        false,
+        false,
+    ));
+    tree.project_variables.insert(501, vars);
+    let server = FakeGitLab::start(tree.routes());
+    let planted = Planted {
+        audit: pat(1),
+        values: vec![],
+    };
+    let dir = TempDir::new("audit-link-host");
+    let out = audit(
+        &server,
+        &planted,
+        &["--group", "wide", "--format", "json"],
+        &dir,
+    );
+    assert_code(&out, 3);
+    let got = findings(&out.json());
+    assert!(
+        got.contains(&(
+            "broken".into(),
+            "overrides_predefined".into(),
+            "wide/app variable CI_REGISTRY_PASSWORD".into()
+        )),
+        "{got:#?}"
+    );
+    let pages: Vec<String> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v4/projects/501/variables")
+        .map(|r| r.query_param("page").unwrap_or_else(|| "1".into()))
+        .collect();
+    assert_eq!(pages, ["1", "2", "3"]);
+}

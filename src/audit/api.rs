@@ -148,15 +148,25 @@ impl<'a> Api<'a> {
     /// Every item of a list, page by page, each handed to `each` as it arrives (nothing of a
     /// page is kept after it). A first page too large for the HTTP layer's cap is asked again
     /// in pages of 20.
+    ///
+    /// `Link: rel="next"` is followed while it points at `--url`. GitLab writes its own
+    /// configured host into that link, which may not be the URL given; so a full page without
+    /// a link we may follow is not taken as the end: the next page is asked for by number (or,
+    /// for keyset lists, after the last id), and an empty page ends the list. That costs one
+    /// request for lists whose length is a multiple of the page size.
     pub fn list(&self, path: &str, mut each: impl FnMut(Value)) -> Result<(), Refusal> {
         let sep = if path.contains('?') { '&' } else { '?' };
-        let mut next = Some(format!("{path}{sep}per_page=100"));
-        let mut first = true;
+        let keyset = path.contains("pagination=keyset");
+        let mut per_page = 100;
+        let mut next = Some(format!("{path}{sep}per_page={per_page}"));
+        let mut received = 0;
         while let Some(page) = next.take() {
             let response = match self.get(&page) {
-                Err(Refusal::Failed(why)) if why.contains("larger than") && first => {
-                    first = false;
-                    next = Some(format!("{path}{sep}per_page=20"));
+                Err(Refusal::Failed(why))
+                    if why.contains("larger than") && received == 0 && per_page == 100 =>
+                {
+                    per_page = 20;
+                    next = Some(format!("{path}{sep}per_page={per_page}"));
                     continue;
                 }
                 other => other?,
@@ -164,9 +174,23 @@ impl<'a> Api<'a> {
             let Body::Json(Value::Array(items)) = response.body else {
                 return Err(Refusal::Failed("the answer is not a JSON list".to_owned()));
             };
-            first = false;
+            received += 1;
+            let full = items.len() >= per_page;
+            let last_id = items
+                .last()
+                .and_then(|i| i.get("id"))
+                .and_then(Value::as_u64);
             items.into_iter().for_each(&mut each);
-            next = response.next_page;
+            next = response.next_page.or_else(|| {
+                full.then(|| match (keyset, last_id) {
+                    (true, Some(id)) => format!("{path}{sep}per_page={per_page}&id_after={id}"),
+                    (true, None) => String::new(),
+                    (false, _) => {
+                        format!("{path}{sep}per_page={per_page}&page={}", received + 1)
+                    }
+                })
+                .filter(|p| !p.is_empty())
+            });
         }
         Ok(())
     }

@@ -104,6 +104,8 @@ pub struct Tree {
     /// Omit `X-Total`, `X-Total-Pages` and `rel="last"` on every list, as GitLab does above
     /// 10,000 matches.
     pub hide_totals: bool,
+    /// The host GitLab writes into `Link` (its configured host), instead of the request's.
+    pub link_host: Option<String>,
     /// Paths whose first request is answered 429 with this `Retry-After`.
     pub throttle_once: BTreeMap<String, u64>,
     pub limiter: Option<std::sync::Arc<Limiter>>,
@@ -190,7 +192,7 @@ fn message(status: u16, text: &str) -> Reply {
 }
 
 /// One page of a list, with GitLab's offset-pagination headers.
-fn page(items: &[Value], request: &Recorded, hide_totals: bool) -> Reply {
+fn page(items: &[Value], request: &Recorded, hide_totals: bool, link_host: Option<&str>) -> Reply {
     let per_page = request
         .query_param("per_page")
         .and_then(|p| p.parse::<usize>().ok())
@@ -205,7 +207,7 @@ fn page(items: &[Value], request: &Recorded, hide_totals: bool) -> Reply {
     let body: Vec<&Value> = items.iter().skip(start).take(per_page).collect();
     let last_page = items.len().div_ceil(per_page).max(1);
     let has_next = start + per_page < items.len();
-    let host = request.header("host").unwrap_or("127.0.0.1");
+    let host = link_host.unwrap_or_else(|| request.header("host").unwrap_or("127.0.0.1"));
     let link_to = |n: usize| {
         let mut query: Vec<String> = request
             .query
@@ -344,7 +346,8 @@ impl Tree {
                 _ => message(401, "401 Unauthorized"),
             };
         }
-        let list = |items: &[Value]| page(items, request, self.hide_totals);
+        let list =
+            |items: &[Value]| page(items, request, self.hide_totals, self.link_host.as_deref());
         let empty: Vec<Value> = Vec::new();
         match parts.as_slice() {
             ["api", "v4", "personal_access_tokens", "self"] => match &self.audit_reply {
