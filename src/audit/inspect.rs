@@ -51,6 +51,8 @@ pub struct Variable {
     pub protected: Option<bool>,
     /// `raw`: `$` is not expanded.
     pub raw: bool,
+    /// `variable_type: file`: the job gets a file holding the value (a final newline is fine).
+    pub file: bool,
 }
 
 /// A token found in a variable: what the inventory join and `--probe-found` need.
@@ -186,14 +188,17 @@ pub fn variable(var: Variable, place: Place, judge: &Judge<'_>) -> Judgement {
     };
     let raw = Token::new_untrimmed(raw);
     let text = raw.expose();
-    // The token under the mistakes: trimmed, scheme and quotes removed, white space dropped.
+    // The token under the mistakes: trimmed, scheme and quotes removed, and only printable
+    // ASCII kept (white space, control and invisible characters dropped). It lives in a Token.
     let trimmed = text.trim();
-    let lower = trimmed.to_ascii_lowercase();
-    let scheme = SCHEMES.iter().find(|s| lower.starts_with(*s));
+    let scheme = SCHEMES.iter().find(|s| {
+        trimmed
+            .get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
     let core_text = scheme.map_or(trimmed, |s| trimmed[s.len()..].trim_start());
     let core_text = classify::lint::unquoted(core_text);
-    let compact: String = core_text.split_whitespace().collect();
-    let core = Token::new(&compact);
+    let core = Token::new_untrimmed(core_text.chars().filter(char::is_ascii_graphic).collect());
     let ctx = classify::Context {
         now: judge.now,
         pat_prefix: judge.pat_prefix,
@@ -204,7 +209,7 @@ pub fn variable(var: Variable, place: Place, judge: &Judge<'_>) -> Judgement {
         Shape::Prefixed | Shape::Routable(_) | Shape::Jwt
     ) && class.kind != Kind::Unknown;
     let tokenish = definite || (tokenish_key && !class.candidates.is_empty());
-    let fingerprint = (!compact.is_empty()).then(|| judge.fingerprints.of(&core));
+    let fingerprint = (!core.is_empty()).then(|| judge.fingerprints.of(&core));
     let kind = kind_name(class.kind);
     if tokenish {
         // The override names the token it puts in place of GitLab's.
@@ -218,21 +223,33 @@ pub fn variable(var: Variable, place: Place, judge: &Judge<'_>) -> Judgement {
             .token(kind.clone(), fingerprint.clone())
     };
 
-    // Mistakes: only for values that are, or are meant to be, tokens.
-    let mistake = if text.trim().is_empty() {
+    // Mistakes: the shape ones (white space, quotes, a scheme, odd characters) only where a
+    // token is underneath; the ones that hold no token at all ([MASKED], an empty value, a raw
+    // $NAME) under a key that says it holds a credential. An SSH key or a certificate under a
+    // `…_KEY` key is none of these.
+    let lint = || match classify::lint::check(trimmed) {
+        Some(Mistake::UnexpandedVariable { .. }) if !var.raw => None,
+        other => other,
+    };
+    let mistake = if trimmed.is_empty() {
         tokenish_key.then_some("is empty")
-    } else if !(tokenish || tokenish_key) {
-        None
-    } else if text != trimmed {
-        Some("has white space or a line break at its start or end")
-    } else if scheme.is_some() {
-        Some("starts with an authentication scheme (Bearer, token, PRIVATE-TOKEN:)")
-    } else {
-        match classify::lint::check(trimmed) {
-            Some(Mistake::UnexpandedVariable { .. }) if !var.raw => None,
-            Some(m) => Some(mistake_text(&m)),
-            None => None,
+    } else if tokenish {
+        if text != trimmed && !var.file {
+            Some("has white space or a line break at its start or end")
+        } else if scheme.is_some() {
+            Some("starts with an authentication scheme (Bearer, token, PRIVATE-TOKEN:)")
+        } else {
+            lint().as_ref().map(mistake_text)
         }
+    } else if tokenish_key {
+        match lint() {
+            Some(m @ (Mistake::MaskedPlaceholder | Mistake::UnexpandedVariable { .. })) => {
+                Some(mistake_text(&m))
+            }
+            _ => None,
+        }
+    } else {
+        None
     };
     if let Some(what) = mistake {
         findings.push(token_finding(

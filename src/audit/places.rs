@@ -154,6 +154,7 @@ fn take_variable(mut item: Value, schedule: bool) -> (Variable, Option<String>) 
             flag(&item, "protected")
         },
         raw: flag(&item, "raw").unwrap_or(false),
+        file: item.get("variable_type").and_then(Value::as_str) == Some("file"),
     };
     (var, text(&item, "environment_scope"))
 }

@@ -29,6 +29,7 @@ fn judge_one(
         masked: Some(masked),
         protected: Some(protected),
         raw,
+        file: false,
     };
     variable(
         var,
@@ -55,6 +56,8 @@ fn every_variable_finding() {
     corrupted[12] = if corrupted[12] == 'x' { 'y' } else { 'x' };
     let corrupted: String = corrupted.into_iter().collect();
     let hex = "0123456789abcdef".repeat(4);
+    let invisible = format!("{}\u{200B}{}", &token[..10], &token[10..]);
+    let ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
     let deploy = "gldt-xKq7Tz9VbNw3RmPa2sYe";
     type Row<'a> = (
         &'a str,
@@ -197,6 +200,24 @@ fn every_variable_finding() {
             false,
             &[("hidden_uninspectable", Uninspectable)],
         ),
+        (
+            "GITLAB_TOKEN",
+            Some(&invisible),
+            true,
+            true,
+            false,
+            &[("malformed", Broken)],
+        ),
+        // An SSH key under a `…_KEY` key: several lines, and no token.
+        ("SSH_PRIVATE_KEY", Some(ssh), false, true, false, &[]),
+        (
+            "DEPLOY_KEY",
+            Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG me@host"),
+            false,
+            false,
+            false,
+            &[],
+        ),
         // Plain configuration is never judged as a token.
         ("GREETING", Some("hello world"), false, false, false, &[]),
         ("QUOTED_NAME", Some("\"a b\""), false, false, false, &[]),
@@ -267,4 +288,29 @@ fn token_like_keys() {
     ] {
         assert!(!token_like_key(key), "{key}");
     }
+}
+
+#[test]
+fn a_file_variable_may_end_with_a_newline() {
+    let fingerprints = Fingerprinter::random().unwrap();
+    let judge = Judge {
+        fingerprints: &fingerprints,
+        now: 1_800_000_000,
+        pat_prefix: None,
+        keep_for_probe: false,
+    };
+    let var = |file| Variable {
+        key: "RELEASE_TOKEN".to_owned(),
+        value: Some(format!("{}\n", pat(9))),
+        masked: Some(true),
+        protected: Some(true),
+        raw: false,
+        file,
+    };
+    let place = || Place::new(Scope::Project, "g/p", "variable");
+    assert!(codes(&variable(var(true), place(), &judge)).is_empty());
+    assert_eq!(
+        codes(&variable(var(false), place(), &judge)),
+        [("malformed", Severity::Broken)]
+    );
 }
