@@ -9,7 +9,8 @@
 const CREDENTIALS: [&str; 3] = ["CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_REPOSITORY_URL"];
 
 /// The other predefined names (severity fragile), including ones GitLab removed but older
-/// runners and scripts still read (`CI_BUILD_TOKEN`, `CI_JOB_JWT*`).
+/// runners and scripts still read (`CI_BUILD_TOKEN`, `CI_JOB_JWT*`). `CI_DEBUG_TRACE` and
+/// `CI_DEBUG_SERVICES` are left out: GitLab's docs tell users to set them.
 const NAMES: &[&str] = &[
     "CHAT_CHANNEL",
     "CHAT_INPUT",
@@ -36,8 +37,6 @@ const NAMES: &[&str] = &[
     "CI_CONCURRENT_ID",
     "CI_CONCURRENT_PROJECT_ID",
     "CI_CONFIG_PATH",
-    "CI_DEBUG_TRACE",
-    "CI_DEBUG_SERVICES",
     "CI_DEFAULT_BRANCH",
     "CI_DEFAULT_BRANCH_NAME",
     "CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX",
@@ -194,5 +193,10 @@ mod tests {
         assert_eq!(overrides("CI_SERVER_URL"), Some(false));
         assert_eq!(overrides("GITLAB_TOKEN"), None);
         assert_eq!(overrides("ci_job_token"), None, "keys are case-sensitive");
+        assert_eq!(
+            overrides("CI_DEBUG_TRACE"),
+            None,
+            "users are told to set it"
+        );
     }
 }
