@@ -252,6 +252,8 @@ pub enum Command {
     Run(Box<Config>),
     /// Print this text to standard output and exit 0 (`--help`, `--version`).
     Print(String),
+    /// `glprobe audit …` (issue 11): flags in [`crate::audit::cli`].
+    Audit(Box<crate::audit::cli::AuditConfig>),
 }
 
 /// Parses the command line (`args[0]` is the program name). `env` reads the environment.
@@ -263,6 +265,17 @@ pub fn parse(
     args: &[OsString],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Command, UsageError> {
+    if args.get(1).is_some_and(|a| a == "audit") {
+        // The audit's flags are its own (src/audit/cli.rs); its paths are taken as UTF-8.
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::audit::cli::parse(&args, env).map(|c| match c {
+            crate::audit::cli::AuditCommand::Run(config) => Command::Audit(config),
+            crate::audit::cli::AuditCommand::Print(text) => Command::Print(text),
+        });
+    }
     let os = OsArgs::new(args.get(1..).unwrap_or_default());
     let name = args
         .first()
@@ -298,6 +311,14 @@ pub struct OsArgs {
 const OS_PLACEHOLDER: &str = "\0glprobe-os-argument-";
 
 impl OsArgs {
+    /// No arguments that were not UTF-8: for a command line built as text (the audit's check).
+    pub fn utf8() -> OsArgs {
+        OsArgs {
+            strs: Vec::new(),
+            os: Vec::new(),
+        }
+    }
+
     fn new(args: &[OsString]) -> OsArgs {
         let mut strs = Vec::new();
         let mut os = Vec::new();

@@ -11,6 +11,9 @@
 //! 4. [`diagnosis`] — answers into a verdict with reasons and next steps (pure);
 //! 5. [`report`] — the verdict as human text, JSON or dotenv (pure).
 //!
+//! `glprobe audit` ([`audit`]) applies the same classifier and check engine to every token in
+//! a group's CI/CD variables and inventories, read-only.
+//!
 //! ## Exit codes
 //!
 //! | code | meaning |
@@ -28,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod date;
@@ -63,6 +67,7 @@ pub fn run(args: &[OsString], env: &dyn Fn(&str) -> Option<String>) -> u8 {
                 }
             };
         }
+        Ok(Command::Audit(mut config)) => return audit::run(&mut config),
         Err(error) => {
             eprintln!("glprobe: error: {error}");
             return exit::USAGE;

@@ -43,3 +43,9 @@ mod wheel;
 mod release;
 // Access checks: --access api,git,registry,packages, one row per outcome of GitLab's matrices.
 mod access;
+// glprobe audit: a fake group tree, every finding code, no value anywhere, GET only.
+mod audit;
+// glprobe audit: the audit token, rate limits and pacing, usage, --probe-found.
+mod audit_runs;
+// The audit catalog component in gitlab-ci-local.
+mod audit_component;

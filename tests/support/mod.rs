@@ -2,8 +2,10 @@
 //! reading its outputs, and checking that no secret leaked.
 
 pub mod elf;
+pub mod acme;
 pub mod fixtures;
 pub mod gitlab;
+pub mod group_tree;
 pub mod tokens;
 
 use std::collections::BTreeMap;
