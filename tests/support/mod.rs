@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests: running the binary with a clean environment,
 //! reading its outputs, and checking that no secret leaked.
 
-pub mod elf;
 pub mod acme;
+pub mod elf;
 pub mod fixtures;
 pub mod gitlab;
 pub mod group_tree;
