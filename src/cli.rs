@@ -4,9 +4,14 @@
 //! This is the only stage that reads the environment and the token and CA files; everything
 //! after it gets values. A problem here is a usage error (exit 2), reported in one line.
 
+mod args;
+mod checks;
 mod read;
 mod server;
 
+pub use args::Args;
+pub use checks::{display_path, refuse_token_shaped};
+use checks::{refuse_clobbering, refuse_os_placeholders, repository_job_token};
 pub use server::{no_proxy_matches, parse_server_url};
 
 use std::ffi::OsString;
@@ -21,135 +26,6 @@ use crate::diagnosis::Claim;
 use crate::probe::access::Surface;
 use crate::report::{Format, colour, dotenv};
 use crate::token::{Kind, Source, Token};
-
-/// Identify a GitLab token from its text, check it with one side-effect-free request, and
-/// explain the verdict.
-#[derive(FromArgs, Debug)]
-#[argh(
-    note = "The token is never taken as an argument (process lists and shell history keep those):\n\
-            it comes from --token-env NAME, --token-file PATH, or else $GITLAB_TOKEN when set,\n\
-            else $CI_JOB_TOKEN. glprobe never creates, changes or deletes anything on GitLab;\n\
-            GitLab still records reads: a user's last activity, a token's last_used_at, and for a\n\
-            job token that reaches another project, an entry in that project's job token log.",
-    error_code(
-        0,
-        "the token is valid and meets every requirement (or --offline found nothing wrong)"
-    ),
-    error_code(
-        1,
-        "the token is invalid: missing, malformed, corrupted, unknown, expired, revoked, job not running, user blocked"
-    ),
-    error_code(2, "usage error: bad flags, unreadable token or CA file, refused URL"),
-    error_code(
-        3,
-        "the token is valid but a requirement failed: kind mismatch, scope, expiry window, project access (not allowlisted, project not found, insufficient role)"
-    ),
-    error_code(
-        4,
-        "undetermined: network, TLS or server error, or no safe way to check this kind"
-    )
-)]
-pub struct Args {
-    /// read the token from this environment variable
-    #[argh(option, arg_name = "NAME")]
-    pub token_env: Option<String>,
-
-    /// read the token from this file ("-" for standard input)
-    #[argh(option, arg_name = "PATH")]
-    pub token_file: Option<String>,
-
-    /// the GitLab URL (default: $CI_SERVER_URL, else from $CI_API_V4_URL, else https://gitlab.com)
-    #[argh(option)]
-    pub url: Option<String>,
-
-    /// read the token's text only; never open a socket
-    #[argh(switch)]
-    pub offline: bool,
-
-    /// report on standard output: human, json or dotenv (default: human)
-    #[argh(option, default = "Format::Human")]
-    pub format: Format,
-
-    /// also write the dotenv report to this file
-    #[argh(option, arg_name = "PATH")]
-    pub dotenv: Option<String>,
-
-    /// also write the JSON report to this file
-    #[argh(option, arg_name = "PATH")]
-    pub json: Option<String>,
-
-    /// prefix of the dotenv variable names (default: TOKEN_)
-    #[argh(option, arg_name = "PREFIX", default = "String::from(\"TOKEN_\")")]
-    pub variable_prefix: String,
-
-    /// the kind the token must be (for example job_token, project_access_token)
-    #[argh(option, arg_name = "KIND")]
-    pub expect: Option<Kind>,
-
-    /// scopes the token must have, comma-separated (for example read_api,read_registry)
-    #[argh(option, arg_name = "SCOPES")]
-    pub require_scopes: Option<String>,
-
-    /// the fewest days the token may have left before it expires
-    #[argh(option, arg_name = "N")]
-    pub min_days_left: Option<u32>,
-
-    /// a project the token must be able to access; also the project of trigger and feature
-    /// flags tokens (default for those: $CI_PROJECT_ID)
-    #[argh(option, arg_name = "ID_OR_PATH")]
-    pub project: Option<String>,
-
-    /// surfaces the token must be able to use on the project, comma-separated from api, git,
-    /// registry, packages (one read-only request each; the project is --project, else
-    /// $CI_PROJECT_PATH, else $CI_PROJECT_ID; --project alone means --access api)
-    #[argh(option, arg_name = "SURFACES")]
-    pub access: Option<String>,
-
-    /// a deploy token's user name (default: $CI_DEPLOY_USER)
-    #[argh(option, arg_name = "NAME")]
-    pub username: Option<String>,
-
-    /// seconds the whole run may take, retries included (default: 10)
-    #[argh(option, arg_name = "SECONDS", default = "10.0")]
-    pub timeout: f64,
-
-    /// PEM file of CA certificates to trust instead of the embedded roots (also read from
-    /// $CI_SERVER_TLS_CA_FILE and $SSL_CERT_FILE)
-    #[argh(option, arg_name = "PATH")]
-    pub ca_file: Option<String>,
-
-    /// the instance's custom personal access token prefix, if an administrator set one
-    #[argh(option, arg_name = "PREFIX")]
-    pub pat_prefix: Option<String>,
-
-    /// environment variable holding an administrator's token: identifies kinds without a safe
-    /// probe through POST /api/v4/admin/token
-    #[argh(option, arg_name = "NAME")]
-    pub admin_token_env: Option<String>,
-
-    /// on GitLab without the read-only runner route, allow POST /api/v4/runners/verify, which
-    /// records a contact from the runner
-    #[argh(switch)]
-    pub allow_runner_verify: bool,
-
-    /// colour the human report: auto (a terminal or a GitLab job, unless $NO_COLOR), always or
-    /// never
-    #[argh(option, arg_name = "WHEN", default = "colour::Choice::Auto")]
-    pub color: colour::Choice,
-
-    /// print the JSON Schema of the --format json report and exit
-    #[argh(switch)]
-    pub json_schema: bool,
-
-    /// print the version and exit
-    #[argh(switch)]
-    pub version: bool,
-
-    /// explain a request that failed: 'METHOD PATH' (for example 'GET /api/v4/projects/123');
-    /// says whether this token can work there; only GET and HEAD are sent
-    #[argh(option, arg_name = "REQUEST")]
-    pub request: Option<String>,
-}
 
 /// A usage error: exit 2, one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,36 +238,6 @@ impl OsArgs {
             .and_then(|i| self.os.get(i))
             .map_or_else(|| PathBuf::from(value), PathBuf::from)
     }
-}
-
-/// Refuses a flag's value (or a variable's) that looks like a GitLab token, without repeating
-/// it: a token pasted into the wrong flag would otherwise be printed, and sent on.
-pub fn refuse_token_shaped(flag: &str, value: &str) -> Result<(), UsageError> {
-    if classify::shaped::is_token_shaped(value) {
-        return Err(UsageError(format!(
-            "{flag} was given something that looks like a GitLab token (not repeated here): \
-             pass a token only through --token-env NAME or --token-file PATH"
-        )));
-    }
-    Ok(())
-}
-
-/// A path shown in a message: lossy where it is not UTF-8, control characters escaped, any
-/// token-shaped part masked.
-pub fn display_path(path: &Path) -> String {
-    let text: String = path
-        .to_string_lossy()
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
-    classify::shaped::mask_token_shaped(&text)
 }
 
 /// argh's error, without the values it quotes: a value may be a token given by mistake.
@@ -656,68 +502,6 @@ fn parse_scopes(list: &str) -> Result<Vec<String>, UsageError> {
         ));
     }
     Ok(scopes)
-}
-
-/// The password of `https://gitlab-ci-token:<token>@host/…`, as GitLab writes
-/// `CI_REPOSITORY_URL`: the job's own token, whatever `CI_JOB_TOKEN` was overridden with.
-fn repository_job_token(url: &str) -> Option<Token> {
-    let (_, rest) = url.split_once("://")?;
-    let (userinfo, _) = rest.split_once('@')?;
-    let (user, password) = userinfo.split_once(':')?;
-    (user == "gitlab-ci-token" && !password.is_empty())
-        .then(|| Token::new(&crate::scrub::percent_decode(password)))
-}
-
-/// The report files may not overwrite each other or the run's inputs (`--token-file t.txt
-/// --dotenv t.txt` would replace the token with its report).
-fn refuse_clobbering(args: &Args, os: &OsArgs) -> Result<(), UsageError> {
-    let same = |a: &Path, b: &Path| {
-        a == b
-            || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
-    };
-    let outputs = [("--dotenv", &args.dotenv), ("--json", &args.json)];
-    let inputs = [
-        ("--dotenv", &args.dotenv),
-        ("--token-file", &args.token_file),
-        ("--ca-file", &args.ca_file),
-    ];
-    for (out_flag, out) in outputs {
-        let Some(out) = out.as_deref().map(|p| os.path(p)) else {
-            continue;
-        };
-        for (in_flag, input) in inputs {
-            let Some(input) = input.as_deref().filter(|p| *p != "-").map(|p| os.path(p)) else {
-                continue;
-            };
-            if in_flag != out_flag && same(&out, &input) {
-                return Err(UsageError(format!(
-                    "{out_flag} and {in_flag} name the same file: the report would overwrite it"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Values argh parsed that were not UTF-8: only paths may be.
-fn refuse_os_placeholders(args: &Args) -> Result<(), UsageError> {
-    let texts = [
-        ("--token-env", &args.token_env),
-        ("--url", &args.url),
-        ("--variable-prefix", &Some(args.variable_prefix.clone())),
-        ("--require-scopes", &args.require_scopes),
-        ("--project", &args.project),
-        ("--username", &args.username),
-        ("--pat-prefix", &args.pat_prefix),
-        ("--admin-token-env", &args.admin_token_env),
-    ];
-    match texts
-        .iter()
-        .find(|(_, v)| v.as_deref().is_some_and(|v| v.starts_with(OS_PLACEHOLDER)))
-    {
-        Some((flag, _)) => Err(UsageError(format!("{flag} takes UTF-8 text"))),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

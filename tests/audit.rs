@@ -449,7 +449,7 @@ fn assert_json_schema(path: &Path) {
     );
     let out = std::process::Command::new(tool)
         .arg("--schemafile")
-        .arg(root().join("schemas/audit.schema.json"))
+        .arg(root().join("src/audit/schema.json"))
         .arg(path)
         .output()
         .unwrap();

@@ -1,6 +1,6 @@
 //! The audit's report: the [`Audit`] (built once from the walk), its human rendering (a summary
 //! line and a table sorted by severity, then path) and its versioned JSON document
-//! (`audit_schema_version`, schema in `schemas/audit.schema.json`).
+//! (`audit_schema_version`, schema in `src/audit/schema.json`).
 //!
 //! Pure: renderers return text. Nothing here has ever seen a value.
 

@@ -189,7 +189,8 @@ impl Run {
 }
 
 /// Where every JSON report the tests produce is kept, for `tests/run` to validate them all
-/// against the JSON Schema (src/report/schema.json) after the suite.
+/// after the suite: the check's in `json-reports` (src/report/schema.json), the audit's in
+/// `json-reports/audit` (src/audit/schema.json).
 pub fn json_reports_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("json-reports")
 }
@@ -197,7 +198,10 @@ pub fn json_reports_dir() -> PathBuf {
 /// Keeps the run's JSON reports: standard output with `--format json`, and any `--json` file.
 fn keep_json_reports(args: &[String], stdout: &[u8]) {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = json_reports_dir();
+    let mut dir = json_reports_dir();
+    if args.first().is_some_and(|a| a == "audit") {
+        dir.push("audit");
+    }
     let _ = std::fs::create_dir_all(&dir);
     let keep = |bytes: &[u8]| {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
