@@ -94,6 +94,8 @@ fn probe_each(check: &mut Config, min_days: i64, found: &[Found]) -> Probed {
         check.token = secret.clone();
         check.source = Source::Env(f.place.name.clone().unwrap_or_default());
         check.min_days_left = Some(min_days.max(1));
+        // Each check has its --timeout from now, not from when the audit began.
+        check.deadline = Instant::now() + check.timeout;
         let Ok(report) = crate::check(check) else {
             continue;
         };
