@@ -122,6 +122,10 @@ impl Scrubber {
     /// The text with every spelling of every secret, and every piece of one, replaced. Invisible
     /// characters go first: put between a token's characters, they would hide it.
     pub fn scrub(&self, text: &str) -> String {
+        if self.spellings.is_empty() {
+            // Nothing to hide: the text stays exactly as it came (the audit judges it).
+            return text.to_owned();
+        }
         let visible: String = text.chars().filter(|&c| !is_invisible(c)).collect();
         let whole = self
             .spellings

@@ -49,3 +49,6 @@ mod audit;
 mod audit_runs;
 // The audit catalog component in gitlab-ci-local.
 mod audit_component;
+
+// The audit against a hostile group tree: the audit token and invisible characters in values.
+mod audit_attacks;

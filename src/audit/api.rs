@@ -47,6 +47,7 @@ pub struct Api<'a> {
     client: Client,
     token: &'a Token,
     bearer: bool,
+    deadline: std::time::Instant,
     pacer: Pacer,
     requests: AtomicU64,
     rate_limited: AtomicU64,
@@ -66,6 +67,7 @@ impl<'a> Api<'a> {
             client,
             token,
             bearer,
+            deadline,
             pacer: Pacer::new(workers, deadline),
             requests: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
@@ -89,6 +91,11 @@ impl<'a> Api<'a> {
 
     /// One GET of a path below the base URL (query string included).
     pub fn get(&self, path: &str) -> Result<Response, Refusal> {
+        if std::time::Instant::now() >= self.deadline {
+            return Err(Refusal::Failed(
+                "the --deadline came before this list was read".to_owned(),
+            ));
+        }
         if !self.pacer.before() {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::RateLimited);
@@ -160,7 +167,21 @@ impl<'a> Api<'a> {
         let mut per_page = 100;
         let mut next = Some(format!("{path}{sep}per_page={per_page}"));
         let mut received = 0;
+        // A hostile or confused server can loop (a next page pointing back) or repeat items
+        // across offset pages (items deleted mid-walk): pages are fetched once, items seen once.
+        let mut fetched = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::new();
         while let Some(page) = next.take() {
+            if received >= MAX_PAGES {
+                return Err(Refusal::Failed(format!(
+                    "the list goes on past {MAX_PAGES} pages: not read to its end"
+                )));
+            }
+            if !fetched.insert(page.clone()) {
+                return Err(Refusal::Failed(
+                    "GitLab's next page points back at a page already read".to_owned(),
+                ));
+            }
             let response = match self.get(&page) {
                 Err(Refusal::Failed(why))
                     if why.contains("larger than") && received == 0 && per_page == 100 =>
@@ -180,7 +201,18 @@ impl<'a> Api<'a> {
                 .last()
                 .and_then(|i| i.get("id"))
                 .and_then(Value::as_u64);
-            items.into_iter().for_each(&mut each);
+            let mut fresh = 0;
+            for item in items {
+                let id = item.get("id").and_then(Value::as_u64);
+                if id.is_none_or(|id| seen.insert(id)) {
+                    fresh += 1;
+                    each(item);
+                }
+            }
+            if fresh == 0 && received > 1 {
+                // A whole page of items already read: the list goes round.
+                break;
+            }
             next = response.next_page.or_else(|| {
                 full.then(|| match (keyset, last_id) {
                     (true, Some(id)) => format!("{path}{sep}per_page={per_page}&id_after={id}"),
@@ -195,6 +227,9 @@ impl<'a> Api<'a> {
         Ok(())
     }
 }
+
+/// The most pages one list may have: a million items at 100 a page, far past any real group.
+const MAX_PAGES: usize = 10_000;
 
 /// Now, in Unix seconds.
 pub fn unix_now() -> i64 {

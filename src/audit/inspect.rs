@@ -425,10 +425,19 @@ pub fn owner_unavailable(owner: Option<&serde_json::Value>) -> Option<String> {
 
 /// Text from GitLab made safe to print: control characters become `?`, and it is cut short.
 pub fn clean(text: &str) -> String {
-    text.chars()
+    let short: String = text
+        .chars()
         .take(200)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+        .map(|c| {
+            if crate::scrub::is_unsafe_char(c) {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect();
+    // A hostile server may put a stored token in a name or an environment scope.
+    crate::classify::shaped::mask_token_shaped(&short)
 }
 
 #[cfg(test)]

@@ -147,7 +147,10 @@ pub fn run(config: &mut AuditConfig) -> u8 {
         proxy: server.proxy.clone(),
         ca_files: config.check.ca_files.clone(),
     };
-    let client = match Client::new(&settings, &[token]) {
+    // The audit reads values as GitLab stores them (a variable may hold the audit token itself,
+    // or invisible characters), so its client scrubs nothing: every report is scrubbed of the
+    // audit token below, and texts from GitLab are masked where tokens show (inspect::clean).
+    let client = match Client::new(&settings, &[]) {
         Ok(client) => client,
         Err(error) => {
             say(&format!("error: {error}"));

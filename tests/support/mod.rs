@@ -220,8 +220,10 @@ fn keep_json_reports(args: &[String], stdout: &[u8]) {
     if value("--format").as_deref() == Some("json") && stdout.starts_with(b"{") {
         keep(stdout);
     }
+    // Only a report: a refused run may name any file (`--token-file t --json t`).
     if let Some(path) = value("--json")
         && let Ok(bytes) = std::fs::read(&path)
+        && bytes.starts_with(b"{")
     {
         keep(&bytes);
     }
