@@ -11,7 +11,7 @@ mod server;
 
 pub use args::Args;
 pub use checks::{display_path, refuse_token_shaped};
-use checks::{refuse_clobbering, refuse_os_placeholders, repository_job_token};
+use checks::{project_path, refuse_clobbering, refuse_os_placeholders, repository_job_token};
 pub use server::{no_proxy_matches, parse_server_url};
 
 use std::ffi::OsString;
@@ -322,6 +322,10 @@ impl Config {
             }
         }
         refuse_clobbering(&args, os)?;
+        let mut args = args;
+        if let Some(project) = args.project.take() {
+            args.project = Some(project_path(&project)?);
+        }
         for name in [
             "CI_PROJECT_ID",
             "CI_DEPLOY_USER",

@@ -99,3 +99,23 @@ pub(super) fn refuse_os_placeholders(args: &Args) -> Result<(), UsageError> {
         None => Ok(()),
     }
 }
+
+/// `--project` as GitLab names a project: its numeric id or its full path. What people paste
+/// around it (spaces, slashes, a `.git` suffix) is taken off; a URL or `.`/`..` segments are
+/// refused, since the path goes into git and registry requests as it is.
+pub(super) fn project_path(value: &str) -> Result<String, UsageError> {
+    let path = value.trim().trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let bad = path.contains("://")
+        || path
+            .split('/')
+            .any(|segment| segment.is_empty() || segment == "." || segment == "..");
+    if bad && !path.is_empty() {
+        return Err(UsageError(
+            "--project takes a project's numeric id or its path (group/project), not a URL \
+             or a path with empty, . or .. segments"
+                .to_owned(),
+        ));
+    }
+    Ok(path.to_owned())
+}

@@ -219,8 +219,21 @@ pub fn parse(text: &str, server: Option<&Server>) -> Result<Parsed, String> {
         Some((path, query)) => (path, query),
         None => (target.as_str(), ""),
     };
-    if path.contains("/../") || path.ends_with("/..") || path.contains("/./") {
+    // Dot segments, also percent-encoded (`%2e%2e`): a proxy that resolves them would send the
+    // request elsewhere (git-receive-pack, a push scope) than the route it was checked against.
+    let decoded = decode(&decode(path));
+    let dotted = decoded
+        .split(['/', '\\'])
+        .any(|segment| segment == "." || segment == "..");
+    if dotted {
         return Err("--request: the path has . or .. segments; give the path GitLab sees".into());
+    }
+    if classify::shaped::is_token_shaped(&decoded) {
+        return Err(
+            "--request: the path holds something that looks like a GitLab token (not \
+                    repeated here); the token travels in its own header, never in the path"
+                .into(),
+        );
     }
     let mut path = path.trim_end_matches('/').to_owned();
     // `/gitlab/api/v4/…` on a GitLab at `https://host/gitlab`: the path below its root.
@@ -243,14 +256,19 @@ pub fn parse(text: &str, server: Option<&Server>) -> Result<Parsed, String> {
         secret_values: Vec::new(),
         dropped: Vec::new(),
     };
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
+    // Rack splits a query on `;` as on `&`, and reads `private_token[]` as `private_token`.
+    for pair in query.split(['&', ';']).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode(key).to_ascii_lowercase();
-        if CREDENTIAL_PARAMETERS.contains(&name.as_str()) {
-            parsed.dropped.push(name);
+        let bare = name.trim_end_matches("[]");
+        if CREDENTIAL_PARAMETERS.contains(&bare) {
+            parsed.dropped.push(bare.to_owned());
             continue;
         }
-        if looks_secret(&decode(value)) {
+        let sensitive_name = ["password", "secret", "token", "key"]
+            .iter()
+            .any(|word| bare.contains(word));
+        if sensitive_name || looks_secret(&decode(value)) || looks_secret(&decode(&decode(value))) {
             parsed.secret_values.push(parsed.query.len());
         }
         parsed.query.push((key.to_owned(), value.to_owned()));
@@ -340,6 +358,9 @@ fn hex(b: u8) -> Option<u8> {
 
 /// A value any GitLab token format could be (as the kind detector reads it).
 fn looks_secret(value: &str) -> bool {
+    if classify::shaped::is_token_shaped(value) {
+        return true;
+    }
     if value.len() < 16 {
         return false;
     }

@@ -342,3 +342,35 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn secrets_hidden_in_queries_and_paths_are_never_shown() {
+    let other = "glpat-OtherSecretAbCdEfGh12";
+    for query in [
+        format!("a=1;private_token={other}"),
+        format!("private_token[]={other}"),
+        format!("x=abc%26private_token%3D{other}"),
+        "password=hunter2hunter2hunter2".to_owned(),
+    ] {
+        let parsed = parse(&format!("GET /api/v4/projects/1?{query}"), None).unwrap();
+        let shown = parsed.shown();
+        assert!(!shown.contains("OtherSecret"), "{query}: {shown}");
+        assert!(!shown.contains("hunter2"), "{query}: {shown}");
+        // A credential parameter is never sent; an encoded one is only the value of another.
+        if !query.starts_with("x=") && !query.starts_with("password") {
+            assert!(
+                !parsed.wire().contains("private_token"),
+                "{query}: sent {}",
+                parsed.wire()
+            );
+        }
+    }
+    for bad in [
+        format!("GET /api/v4/projects/{other}/issues"),
+        "GET /api/v4/%2e%2e/%2e%2e/acme/app.git/info/refs?service=git-receive-pack".to_owned(),
+        "GET /api/v4/.%2e/jwt/auth?scope=repository:acme/app:push".to_owned(),
+    ] {
+        let error = parse(&bad, None).expect_err(&bad);
+        assert!(!error.contains("OtherSecret"), "{error}");
+    }
+}

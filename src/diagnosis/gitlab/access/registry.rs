@@ -38,9 +38,12 @@ pub(super) fn registry(x: &Exchange, ctx: &Ctx<'_>) -> Verdict {
                 .into_iter()
                 .flatten()
                 .filter(|a| {
-                    a.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(&path))
+                    // The repository's own grant: `type` repository (not registry, not a
+                    // catalog), for this path.
+                    a.get("type").and_then(Value::as_str) == Some("repository")
+                        && a.get("name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| n.eq_ignore_ascii_case(&path))
                 })
                 .flat_map(|a| {
                     a.get("actions")
