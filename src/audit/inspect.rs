@@ -139,6 +139,7 @@ fn mistake_text(mistake: &Mistake) -> &'static str {
         Mistake::NonAscii { invisible: true } => "holds an invisible character",
         Mistake::NonAscii { .. } => "holds a character outside ASCII",
         Mistake::TooLong { .. } => "is longer than any GitLab token",
+        Mistake::NotTokenText { .. } => "holds characters no GitLab token has after its prefix",
         Mistake::VariableName { .. } => "is a variable's name, not its value",
         Mistake::AssignmentLine { .. } => "is a whole NAME=value line, not the value",
     }

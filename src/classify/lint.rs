@@ -30,6 +30,11 @@ pub enum Mistake {
         /// The character is invisible when printed (U+200B, U+00A0, U+FEFF, …).
         invisible: bool,
     },
+    /// A GitLab prefix with nothing after it, or with characters no token has (`#`, `,`, `!`).
+    NotTokenText {
+        /// Nothing follows the prefix.
+        empty: bool,
+    },
     /// Longer than any GitLab token can be.
     TooLong {
         /// The value's length in characters.

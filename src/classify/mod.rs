@@ -229,6 +229,16 @@ pub fn classify(token: &Token, ctx: &Context<'_>) -> Classification {
     }
     if let Some((prefix, kind)) = known_prefix(typed) {
         let body = &typed[prefix.len()..];
+        // No GitLab token has an empty body, or one outside the characters tokens are made of:
+        // GitLab refuses it whatever it is, so the text alone says so (offline as online).
+        let token_chars = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+        if body.is_empty() || !body.bytes().all(token_chars) {
+            let mut c = prefixed(kind, prefix, instance_prefix);
+            c.defect = Some(Defect::Malformed(Mistake::NotTokenText {
+                empty: body.is_empty(),
+            }));
+            return c;
+        }
         return classify_prefixed(kind, prefix, instance_prefix, body);
     }
     classify_unprefixed(text)

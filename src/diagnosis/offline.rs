@@ -141,6 +141,18 @@ fn malformed(mistake: &Mistake, class: &Classification) -> Finding {
         _ => TOKENS_DOCS,
     };
     let (summary, next) = match mistake {
+        Mistake::NotTokenText { empty: true } => (
+            "The value is a GitLab token prefix with nothing after it: the token itself was \
+             not copied."
+                .to_owned(),
+            "Copy the whole token, from where it was created.".to_owned(),
+        ),
+        Mistake::NotTokenText { empty: false } => (
+            "After its prefix the value holds characters no GitLab token has (a comment, a \
+             comma between two tokens, punctuation): GitLab would refuse it."
+                .to_owned(),
+            "Keep only the token itself: letters, digits, `-`, `_` and `.`.".to_owned(),
+        ),
         Mistake::TooLong { chars, limit } => (
             format!(
                 "The value is {chars} characters long; no GitLab token of this shape is longer \
