@@ -177,6 +177,12 @@ const FRIENDLY_CANDIDATES: [Kind; 5] = [
     Kind::JobToken,
 ];
 
+/// The classification of a text at the epoch, without a custom prefix: for unit tests.
+#[cfg(test)]
+pub(crate) fn classify_text(text: &str) -> Classification {
+    classify(&Token::new(text), &Context::default())
+}
+
 /// Reads a token's text.
 pub fn classify(token: &Token, ctx: &Context<'_>) -> Classification {
     let text = token.expose();

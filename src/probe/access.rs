@@ -333,17 +333,7 @@ pub fn request<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{Context, classify};
-
-    fn class_of(text: &str) -> Classification {
-        classify(
-            &Token::new(text),
-            &Context {
-                now: 0,
-                pat_prefix: None,
-            },
-        )
-    }
+    use crate::classify::classify_text as class_of;
 
     #[test]
     fn surfaces_parse_in_canonical_order() {

@@ -332,17 +332,7 @@ fn ask(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{Context, classify};
-
-    fn class_of(text: &str) -> Classification {
-        classify(
-            &Token::new(text),
-            &Context {
-                now: 0,
-                pat_prefix: None,
-            },
-        )
-    }
+    use crate::classify::classify_text as class_of;
 
     #[test]
     fn one_check_per_prefixed_kind() {
