@@ -176,6 +176,14 @@ fn usage_errors_exit_2() {
         vec!["audit", "--group", "a", "--concurrency", "0"],
         vec!["audit", "--group", "a", "--format", "dotenv"],
         vec!["audit", "--group", "a", "glpat-secretsecretsecret"],
+        vec!["audit", "--group", "acme/glpat-secretsecretsecret"],
+        vec![
+            "audit",
+            "--group",
+            "a",
+            "--junit",
+            "/tmp/glpat-secretsecretsecret.xml",
+        ],
     ] {
         let out = glprobe(&args).run();
         assert_code(&out, 2);

@@ -183,6 +183,12 @@ pub fn parse(
     {
         return usage("--group and --project take a full path (letters, digits, _ - . /) or an id");
     }
+    if let Target::Group(p) | Target::Project(p) = &target {
+        crate::cli::refuse_token_shaped("--group or --project", p)?;
+    }
+    for path in [&parsed.junit, &parsed.json].into_iter().flatten() {
+        crate::cli::refuse_token_shaped("--junit or --json", path)?;
+    }
     if !(parsed.timeout > 0.0 && parsed.timeout <= 600.0) {
         return usage("--timeout must be more than 0 and at most 600 seconds");
     }
