@@ -56,7 +56,7 @@ impl Scrubber {
             for case in [all.clone(), all.to_ascii_lowercase()] {
                 for start in (0..case.len()).step_by(3) {
                     if let Some(window) = case.as_bytes().get(start..start + 3 * MIN_PIECE) {
-                        all_windows.insert(window.to_vec());
+                        all_windows.insert(window.to_ascii_lowercase());
                     }
                 }
             }
@@ -136,7 +136,9 @@ impl Scrubber {
 
     /// Replaces every run of the text covered by a window of a secret part.
     fn scrub_pieces(&self, text: &str) -> String {
-        let bytes = text.as_bytes();
+        // ASCII lowercasing keeps every byte where it is: the offsets found hold in `text`.
+        let lower = text.to_ascii_lowercase();
+        let bytes = lower.as_bytes();
         let mut covered: Vec<(usize, usize)> = Vec::new();
         for (len, set) in &self.windows {
             for start in 0..bytes.len().saturating_sub(len - 1) {
@@ -216,9 +218,11 @@ pub fn secret_part(token: &Token) -> &str {
 /// The base64 characters that carry a routable token's 16 random bytes.
 const ROUTABLE_RANDOM_CHARS: usize = 21;
 
+/// Windows are kept in ASCII lowercase and matched against the lowercased text: an echo in
+/// another case (`GLPAT-…`, `%2f` for `%2F`) is the secret all the same.
 fn add_windows(set: &mut HashSet<Vec<u8>>, text: &[u8], len: usize) {
     for window in text.windows(len) {
-        set.insert(window.to_vec());
+        set.insert(window.to_ascii_lowercase());
     }
 }
 
@@ -436,6 +440,15 @@ mod attacks {
             .flat_map(|c| [c, '\u{200B}'])
             .collect();
         assert_eq!(scrubber.scrub(&hidden), "[REDACTED]");
+    }
+
+    #[test]
+    fn an_echo_in_another_case_is_the_secret_all_the_same() {
+        let token = Token::new("glpat-xKq7Tz9VbNw3RmPa2sYe");
+        let scrubber = Scrubber::new(&[&token]);
+        assert_eq!(scrubber.scrub("XKQ7TZ9VBNW3RMPA2SYE"), "[REDACTED]");
+        assert_eq!(scrubber.scrub("xkq7tz9vbnw3"), "[REDACTED]");
+        assert_eq!(scrubber.scrub("a normal sentence"), "a normal sentence");
     }
 
     #[test]
