@@ -56,17 +56,8 @@ impl Probe {
     /// exactly where it should be and nowhere else.
     #[track_caller]
     fn asked(&self, expected: &[(&str, &str, Via)]) -> &Probe {
-        let mut seen: Vec<(String, String)> = self
-            .requests
-            .iter()
-            .map(|r| (r.method.clone(), r.path.clone()))
-            .collect();
-        let mut want: Vec<(String, String)> = expected
-            .iter()
-            .map(|(m, p, _)| (m.to_string(), p.to_string()))
-            .collect();
-        seen.sort();
-        want.sort();
+        let seen = crate::support::gitlab::method_paths(&self.requests);
+        let want = crate::support::gitlab::sorted_pairs(expected.iter().map(|(m, p, _)| (*m, *p)));
         assert_eq!(
             seen, want,
             "requests made; json: {:#}",

@@ -122,6 +122,28 @@ const CHECKS: [Check; 14] = [
     Check::Admin,
 ];
 
+/// The report of a token with no requirements, online, from these answers.
+fn plain_report(token: &Token, answers: &[Answer]) -> Report {
+    let class = classify::classify(token, &ctx());
+    let source = Source::Env("TOK".into());
+    let d = diagnose(
+        &class,
+        answers,
+        &Requirements::default(),
+        &situation(&source),
+    );
+    Report::new(
+        token,
+        source.clone(),
+        &class,
+        None,
+        Some("https://x".into()),
+        answers,
+        d,
+        NOW,
+    )
+}
+
 /// JSON shaped like GitLab's answers, with the given strings in every place a message goes.
 fn gitlab_json(text: String, n: i64) -> String {
     serde_json::json!({
@@ -270,10 +292,7 @@ proptest! {
         let token = Token::new("glpat-SecretCanaryQwerty12");
         let body = Body::parse("application/json", gitlab_json(text, n).as_bytes(), &Scrubber::default());
         let answers = vec![answer(CHECKS[check], status, body.clone()), answer(Check::PatUser, status, body)];
-        let class = classify::classify(&token, &ctx());
-        let source = Source::Env("TOK".into());
-        let d = diagnose(&class, &answers, &Requirements::default(), &situation(&source));
-        let report = Report::new(&token, source.clone(), &class, None, Some("https://x".into()), &answers, d, NOW);
+        let report = plain_report(&token, &answers);
         let text = report.render(Format::Dotenv, &prefix);
         prop_assert!(dotenv::validate(&text).is_ok(), "{:?}\n{text}", dotenv::validate(&text));
     }
@@ -333,24 +352,7 @@ fn the_dotenv_report_stays_under_gitlabs_limit_whatever_the_server_says() {
         answer(Check::PatSelf, 200, Body::Json(self_body)),
         answer(Check::PatUser, 200, Body::Json(user_body)),
     ];
-    let class = classify::classify(&token, &ctx());
-    let source = Source::Env("TOK".into());
-    let d = diagnose(
-        &class,
-        &answers,
-        &Requirements::default(),
-        &situation(&source),
-    );
-    let report = Report::new(
-        &token,
-        source.clone(),
-        &class,
-        None,
-        Some("https://x".into()),
-        &answers,
-        d,
-        NOW,
-    );
+    let report = plain_report(&token, &answers);
     for prefix in ["TOKEN_", &"P".repeat(dotenv::MAX_PREFIX_CHARS)] {
         let text = report.render(Format::Dotenv, prefix);
         assert!(
@@ -380,22 +382,7 @@ fn the_dotenv_report_stays_under_gitlabs_limit_whatever_the_server_says() {
             Body::Json(serde_json::json!({"id": 5, "username": long('u'), "bot": false})),
         ),
     ];
-    let d = diagnose(
-        &class,
-        &answers,
-        &Requirements::default(),
-        &situation(&source),
-    );
-    let report = Report::new(
-        &token,
-        source.clone(),
-        &class,
-        None,
-        Some("https://x".into()),
-        &answers,
-        d,
-        NOW,
-    );
+    let report = plain_report(&token, &answers);
     let text = report.render(Format::Dotenv, "TOKEN_");
     assert!(
         dotenv::validate(&text).is_ok(),

@@ -50,17 +50,8 @@ impl Run {
     /// The requests the fake GitLab saw, in any order: (method, path, token header).
     #[track_caller]
     fn asked(&self, token: &str, expected: &[(&str, &str, &str)]) -> &Run {
-        let mut seen: Vec<(String, String)> = self
-            .requests
-            .iter()
-            .map(|r| (r.method.clone(), r.path.clone()))
-            .collect();
-        let mut want: Vec<(String, String)> = expected
-            .iter()
-            .map(|(m, p, _)| (m.to_string(), p.to_string()))
-            .collect();
-        seen.sort();
-        want.sort();
+        let seen = crate::support::gitlab::method_paths(&self.requests);
+        let want = crate::support::gitlab::sorted_pairs(expected.iter().map(|(m, p, _)| (*m, *p)));
         assert_eq!(seen, want, "requests; json: {:#}", self.json["requests"]);
         for (method, path, header) in expected {
             let r = self

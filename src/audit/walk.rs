@@ -279,8 +279,14 @@ fn discover(
             }
         }
         Target::Group(group) => {
-            let root = match api.object(&format!("/api/v4/groups/{}", percent_encode(group))) {
-                Ok(item) => id_and(&item, "full_path"),
+            let root = api
+                .object(&format!("/api/v4/groups/{}", percent_encode(group)))
+                .and_then(|item| {
+                    id_and(&item, "full_path")
+                        .ok_or_else(|| Refusal::Failed("no id in the answer".to_owned()))
+                });
+            let (id, path) = match root {
+                Ok(root) => root,
                 Err(refusal) => {
                     done(unlisted(
                         Scope::Group,
@@ -291,17 +297,6 @@ fn discover(
                     ));
                     return;
                 }
-            };
-            let Some((id, path)) = root else {
-                let refusal = Refusal::Failed("no id in the answer".to_owned());
-                done(unlisted(
-                    Scope::Group,
-                    &clean(group),
-                    "group",
-                    "Owner",
-                    &refusal,
-                ));
-                return;
             };
             work(Work::Group(id, path.clone()));
             let groups = api.list(&format!("/api/v4/groups/{id}/descendant_groups"), |item| {

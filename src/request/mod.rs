@@ -331,29 +331,9 @@ fn normal_authority(scheme: &str, authority: &str) -> String {
 }
 
 /// Percent-decodes a query key or value (`+` is a space).
+/// A query or path component decoded: `+` is a space, `%XX` a byte.
 fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(high), Some(low)) => {
-                    out.push(high * 16 + low);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    crate::scrub::percent_decode(&text.replace('+', " "))
 }
 
 /// A value any GitLab token format could be (as the kind detector reads it).

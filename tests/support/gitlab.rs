@@ -66,6 +66,23 @@ impl Recorded {
     }
 }
 
+/// The (method, path) of each request, sorted: concurrent requests arrive in any order.
+pub fn method_paths(requests: &[Recorded]) -> Vec<(String, String)> {
+    sorted_pairs(
+        requests
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str())),
+    )
+}
+
+/// (method, path) pairs as owned strings, sorted.
+pub fn sorted_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> =
+        pairs.map(|(m, p)| (m.to_owned(), p.to_owned())).collect();
+    pairs.sort();
+    pairs
+}
+
 fn decode_pairs(text: &str) -> HashMap<String, String> {
     text.split('&')
         .filter_map(|pair| pair.split_once('='))
